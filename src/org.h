@@ -115,10 +115,11 @@ const struct org_unit *org_channel_location(const struct org *org,
                                             const struct org_channel *ch,
                                             const char *poc, size_t len);
 
-/* Added by the org helper. As with every function here, 'unit' and 'ch'
- * must be pointers this org handed out (org_unit_at, org_unit_find,
- * org_channel_at, ...): the records behind them carry more than the public
- * struct shows. All are thread-safe reads of the immutable org. */
+/* Here as in every function above, a 'unit' or 'ch' argument must be a
+ * pointer this org handed out (org_unit_at, org_unit_find, org_channel_at,
+ * ...), never a struct the caller filled in: the records behind them carry
+ * more than the public struct shows (bed and location hash maps). All
+ * queries are thread-safe reads of the immutable org. */
 
 /* The ward's "ward_type" (internal_medicine, health_centre, ... see
  * docs/CONFIGURATION.md), or NULL when the unit has none. */
