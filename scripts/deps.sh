@@ -17,7 +17,7 @@ PKGS=(
   # sanitizers and libFuzzer runtimes for clang
   libclang-rt-14-dev
   # run time: time zones, sqlite shell for tests and operators
-  tzdata sqlite3
+  tzdata sqlite3 curl
   # real peers in tests
   python3 python3-hl7 postgresql slapd ldap-utils chromium wrk
   # node for the front-end packages and browser tests

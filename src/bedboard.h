@@ -15,12 +15,46 @@
  * reference-counted snapshot; readers take it with bedboard_snapshot_get
  * (cheap: a mutex-protected pointer copy and a reference) and release it.
  *
+ * Replay rules (docs/FLOW.md has the full table): events sort by
+ * (occurred_at, seq; seq 0 = not yet stored sorts last). Pass 1 gives each
+ * cancel its target: the latest earlier event of the cancelled kind not yet
+ * cancelled (or, when attrs.cancels_time is set, the one at exactly that
+ * time); a cancelled event is skipped as if it never happened. Pass 2 runs
+ * the rest through the episode state machine
+ *
+ *   none --A14--> waiting --A01/A04(ED)--> open --A03/A07--> closed
+ *     \------------A01/A04(ED)-------------^  (A02/A08/A21/A22/ready: open)
+ *
+ * and an event that does not fit where it sorts (a transfer of a closed
+ * episode, ...) is void: it changes nothing. bedboard_check refuses an
+ * event that would be void (ERR_STATE); an accepted event may become void
+ * later when an earlier event arrives (an A08 after a late A03). Ready for
+ * transfer is the one lenient kind: it is accepted even when void, because
+ * an A01 and its ready event arrive as one message.
+ * The derived state depends only on the set of accepted events, so a board
+ * rebuilt from the log in any order that keeps each episode's acceptance
+ * order equals the incrementally kept one (bedboard_dump).
+ *
+ * Occupancy: "beds" are the ward's configured (staffed) beds. All patients
+ * placed on the ward count (on leave included, with or without a bed):
+ * patient_count = occupied + overflow, occupied = min(patient_count, beds),
+ * free = beds - occupied, occupancy_pct = 100 * patient_count / beds (may
+ * exceed 100). When two patients claim the same bed (messages crossing),
+ * the one placed there first (then the smaller episode id) holds it; the
+ * others are listed with "bed_conflict":true until it resolves.
+ *
  * Invariants (checked by bedboard_check_invariants, used by tests):
- *  1. for every ward, occupied + free == beds (free may not go negative:
- *     patients beyond the staffed beds count as overflow);
- *  2. every open episode is in exactly one place (a ward bed, a ward without
- *     a bed, or a waiting list);
- *  3. no bed holds two patients unless the ward has shared_beds.
+ *  1. for every ward, occupied + free == beds and occupied + overflow ==
+ *     patient_count, with free, overflow >= 0 (patients beyond the staffed
+ *     beds count as overflow);
+ *  2. every open episode is placed on exactly one unit (a ward bed, a ward
+ *     without a bed, or an ED); a waiting episode (pending admit, not
+ *     placed) is on exactly one waiting list; besides its place an open
+ *     episode may be on the waiting list of its pending transfer/admit ward
+ *     and, when boarding, of its ED; closed episodes are nowhere; the
+ *     incrementally kept ward lists and counters equal a recount;
+ *  3. no bed holds two patients unless the ward has shared_beds;
+ *  4. the cube's invariants (cube_check).
  *
  * Thread safety: bedboard_* mutators from one thread only; snapshot
  * functions from any thread. */
@@ -33,9 +67,16 @@
 
 #include "buf.h"
 #include "compat.h"
+#include "cube.h"
 #include "err.h"
 #include "event.h"
 #include "org.h"
+
+/* Most events kept per episode; more are refused (ERR_STATE). */
+#define BEDBOARD_MAX_EPISODE_EVENTS 5000
+/* Events (other than pending admits/transfers, which may be planned ahead)
+ * dated more than this after the board's clock are refused. */
+#define BEDBOARD_FUTURE_MS (24LL * 3600 * 1000)
 
 struct bedboard;
 struct bedboard_snapshot;
@@ -57,7 +98,10 @@ NODISCARD int bedboard_apply(struct bedboard *bb, const struct event *ev,
 
 /* Renders the changed wards and swaps in a new snapshot stamped 'as_of'
  * (UTC ms). Returns the number of wards that changed since the last
- * publish (0: nothing published). */
+ * publish (0: nothing published). When the Helsinki date of 'as_of'
+ * differs from the last publish's, every ward is rendered again (los_days
+ * and expected discharges today depend on it). Also sets the clock
+ * (bedboard_set_now). Writer thread only. */
 size_t bedboard_publish(struct bedboard *bb, int64_t as_of);
 
 /* The current snapshot with a reference taken; never NULL after
@@ -78,7 +122,13 @@ uint64_t bedboard_snapshot_version(const struct bedboard_snapshot *snap);
  *   "waiting":[{"subject","kind":"pending_admit|pending_transfer|in_ed",
  *     "since", ...}]}]}
  * When 'with_patients' is false, "patients" and "waiting" are left out
- * (aggregate-only roles). ERR_NOTFOUND when 'unit' is unknown. */
+ * (aggregate-only roles). ERR_NOTFOUND when 'unit' is unknown.
+ * The exact fields (docs/FLOW.md): top level {"as_of","version","unit",
+ * "totals":{...},"wards":[...]}; each ward also has "type" ("ward"|"ed"),
+ * "patient_count", "overflow", "expected_discharges_today", "boarding",
+ * "waiting_count"; a patient also "episode", "bed_conflict", "ward_since",
+ * "pending_transfer_to"; a waiting entry "episode", "unit_now", "bed",
+ * "age_band", "sex". Thread-safe; 'snap' must be held. */
 NODISCARD int bedboard_snapshot_json(const struct bedboard_snapshot *snap,
                                      const char *unit, bool with_patients,
                                      struct buf *out, struct error *err);
@@ -90,5 +140,62 @@ NODISCARD int bedboard_check_invariants(const struct bedboard *bb,
 /* A canonical text dump of the whole state (episodes, places, flags), used
  * to prove a rebuilt board equals the incrementally kept one. */
 NODISCARD int bedboard_dump(const struct bedboard *bb, struct buf *out);
+
+/* ---- Added by the bed-board helper. ---------------------------------- */
+
+/* As bedboard_new, with a cube keeping 'cube_days' days (cube_new). */
+struct bedboard *bedboard_new_days(const struct org *org, int32_t cube_days);
+
+/* The flow cube the board keeps up to date (cube.h): every change of an
+ * episode's derived state removes its old contribution and adds the new
+ * one. Owned by the board; read it only while the writer is excluded. */
+const struct cube *bedboard_cube(const struct bedboard *bb);
+
+/* Sets the board's clock (UTC ms; it never goes back). Once set, events
+ * more than BEDBOARD_FUTURE_MS after it are refused, so a garbage date
+ * cannot move the cube's window. bedboard_publish sets it too. Writer. */
+void bedboard_set_now(struct bedboard *bb, int64_t now_ms);
+
+/* Forgets closed (and never-opened) episodes whose last event is before
+ * 'before' (UTC ms) to bound memory; their cube contribution stays. Later
+ * events of a forgotten episode are refused as unknown. Returns how many
+ * were forgotten. Writer. */
+size_t bedboard_prune(struct bedboard *bb, int64_t before);
+
+enum bedboard_status {
+  BEDBOARD_NONE,    /* known, but nothing applies (e.g. admission cancelled) */
+  BEDBOARD_WAITING, /* pending admission, not placed */
+  BEDBOARD_OPEN,    /* placed on a unit */
+  BEDBOARD_CLOSED   /* discharged */
+};
+
+enum bedboard_pending {
+  BEDBOARD_PENDING_NONE,
+  BEDBOARD_PENDING_ADMIT,
+  BEDBOARD_PENDING_TRANSFER
+};
+
+/* One episode's derived state. Strings point into the board or the org
+ * and are valid until the next mutation. */
+struct bedboard_episode {
+  enum bedboard_status status;
+  const char *unit; /* current (open) or last (closed) unit id, or NULL */
+  const char *bed;  /* "" when none */
+  const char *subject;
+  int64_t admitted_at; /* first ward placement (else first placement), 0 */
+  int64_t closed_at;   /* 0 unless closed */
+  bool on_leave;
+  bool ready;
+  int64_t ready_since; /* 0 unless ready */
+  int64_t expected_discharge;
+  bool boarding; /* in an ED with an inpatient class */
+  enum bedboard_pending pending;
+  const char *pending_unit; /* NULL unless pending */
+  size_t nevents;           /* events kept (void and cancelled included) */
+};
+
+/* Fills *out for 'episode'. 0, or ERR_NOTFOUND (*out untouched). */
+NODISCARD int bedboard_episode(const struct bedboard *bb, const char *episode,
+                               struct bedboard_episode *out);
 
 #endif

@@ -188,8 +188,8 @@ static void test_create_migrate_reopen(void **state) {
   assert_int_equal(raw_int(f->path,
                            "SELECT count(*) FROM sqlite_schema WHERE name IN "
                            "('messages','events','dead_letters','counters',"
-                           "'meta','events_unit_date','events_episode')"),
-                   7);
+                           "'meta','dead_letters_status')"),
+                   6);
   {
     sqlite3 *db = NULL;
     sqlite3_stmt *stmt = NULL;
