@@ -1,0 +1,262 @@
+/* api.c -- the JSON API's handlers on the HTTP server.
+ *
+ * Each handler validates its query parameters (names are already checked
+ * against the route's list by http.c), reads what it serves (the immutable
+ * org, a bed-board snapshot, or an app callback) into a capped buffer, and
+ * hands the bytes to the reply without copying. The organisation tree
+ * never changes while serving, so it is rendered once at install time.
+ *
+ * Invariants:
+ *  1. a unit named by a client is looked up in the org before anything
+ *     else sees it; an unknown one is a 400 naming the field 'unit';
+ *  2. every bed-board snapshot taken is released on every path.
+ *
+ * Thread safety: handlers share only immutable state (struct api after
+ * install) and the thread-safe bed board and hub. */
+#include "api.h"
+
+#include <string.h>
+
+#include "log.h"
+#include "mem.h"
+
+#define METRICS_MAX (4u * 1024u * 1024u)
+#define UNITS_MAX (64u * 1024u * 1024u)
+
+struct api {
+  struct api_ctx ctx;
+  char *units_json;
+  size_t units_len;
+};
+
+static const char *const unit_param[] = {"unit", NULL};
+
+/* Maps an app callback's failure to a reply. */
+static void reply_failure(struct http_reply *rep, int rc, const char *what,
+                          const char *unit, const struct error *e) {
+  if (rc == ERR_NOTFOUND) {
+    http_reply_error(rep, 400, "unknown_unit", "unit", unit);
+  } else if (rc == ERR_AGAIN || rc == ERR_STATE) {
+    http_reply_error(rep, 503, "not_ready", NULL, NULL);
+    if (http_reply_header(rep, "Retry-After", "2") != 0) {
+      /* the fresh error reply has room; nothing to do otherwise */
+    }
+  } else {
+    log_warn("api", "%s failed: %s: %s", what, err_name(rc),
+             e->msg[0] != '\0' ? e->msg : err_str(rc));
+    http_reply_error(rep, 500, "internal", NULL, NULL);
+  }
+}
+
+/* Checks a 'unit' parameter: absent is fine unless 'required'. Returns
+ * false with the error reply set when it is not. */
+static bool unit_ok(const struct api *api, const struct http_request *req,
+                    struct http_reply *rep, bool required, const char **unit) {
+  const char *u = http_query_get(http_request_query(req), "unit");
+  *unit = NULL;
+  if (u == NULL) {
+    if (required) {
+      http_reply_error(rep, 400, "missing_parameter", "unit", "unit");
+      return false;
+    }
+    return true;
+  }
+  if (u[0] == '\0') {
+    http_reply_error(rep, 400, "invalid_parameter", "unit", "unit");
+    return false;
+  }
+  if (org_unit_find(api->ctx.org, u) == NULL) {
+    http_reply_error(rep, 400, "unknown_unit", "unit", u);
+    return false;
+  }
+  *unit = u;
+  return true;
+}
+
+static int h_healthz(void *ctx, const struct http_request *req,
+                     struct http_reply *rep) {
+  static const char ok[] = "{\"status\":\"ok\"}";
+  static const char starting[] = "{\"status\":\"not_ready\"}";
+  const struct api *api = ctx;
+  (void)req;
+  if (api->ctx.ready != NULL && !api->ctx.ready(api->ctx.app)) {
+    http_reply_static(rep, 503, "application/json", starting,
+                      sizeof starting - 1);
+    return http_reply_header(rep, "Retry-After", "2");
+  }
+  http_reply_static(rep, 200, "application/json", ok, sizeof ok - 1);
+  return 0;
+}
+
+static int h_metrics(void *ctx, const struct http_request *req,
+                     struct http_reply *rep) {
+  const struct api *api = ctx;
+  struct error e = {0};
+  struct buf b;
+  int rc;
+  buf_init(&b, METRICS_MAX);
+  rc = http_server_metrics(http_request_server(req), &b);
+  if (rc == 0 && api->ctx.hub != NULL)
+    rc = stream_hub_metrics(api->ctx.hub, &b);
+  if (rc == 0 && api->ctx.metrics_text != NULL)
+    rc = api->ctx.metrics_text(api->ctx.app, &b, &e);
+  if (rc != 0) {
+    buf_release(&b);
+    reply_failure(rep, rc == ERR_NOTFOUND ? ERR_INVAL : rc, "metrics", NULL,
+                  &e);
+    return 0;
+  }
+  http_reply_body(rep, 200, "text/plain; version=0.0.4; charset=utf-8", &b);
+  return 0;
+}
+
+static int h_units(void *ctx, const struct http_request *req,
+                   struct http_reply *rep) {
+  const struct api *api = ctx;
+  (void)req;
+  http_reply_static(rep, 200, "application/json", api->units_json,
+                    api->units_len);
+  return 0;
+}
+
+static int h_bedboard(void *ctx, const struct http_request *req,
+                      struct http_reply *rep) {
+  const struct api *api = ctx;
+  struct bedboard_snapshot *snap;
+  struct error e = {0};
+  const char *unit;
+  struct buf b;
+  int rc;
+  /* A person-level route: the authorizer (http.c) has admitted the
+   * request before it got here, so the patients are included. */
+  const bool with_patients = true;
+  if (!unit_ok(api, req, rep, false, &unit))
+    return 0;
+  if (api->ctx.bedboard == NULL) {
+    http_reply_error(rep, 503, "unavailable", NULL, NULL);
+    return 0;
+  }
+  buf_init(&b, API_MAX_BODY);
+  snap = bedboard_snapshot_get(api->ctx.bedboard);
+  rc = bedboard_snapshot_json(snap, unit, with_patients, &b, &e);
+  bedboard_snapshot_release(snap);
+  if (rc != 0) {
+    buf_release(&b);
+    reply_failure(rep, rc, "bed board", unit, &e);
+    return 0;
+  }
+  http_reply_json(rep, 200, &b);
+  return 0;
+}
+
+static int h_flow(void *ctx, const struct http_request *req,
+                  struct http_reply *rep) {
+  const struct api *api = ctx;
+  struct error e = {0};
+  const char *unit;
+  struct buf b;
+  int rc;
+  if (!unit_ok(api, req, rep, true, &unit))
+    return 0;
+  if (api->ctx.flow_json == NULL) {
+    http_reply_error(rep, 503, "unavailable", NULL, NULL);
+    return 0;
+  }
+  buf_init(&b, API_MAX_BODY);
+  rc = api->ctx.flow_json(api->ctx.app, unit, &b, &e);
+  if (rc != 0) {
+    buf_release(&b);
+    reply_failure(rep, rc, "flow", unit, &e);
+    return 0;
+  }
+  http_reply_json(rep, 200, &b);
+  return 0;
+}
+
+static int h_status(void *ctx, const struct http_request *req,
+                    struct http_reply *rep) {
+  const struct api *api = ctx;
+  struct error e = {0};
+  struct buf b;
+  int rc;
+  (void)req;
+  if (api->ctx.status_json == NULL) {
+    http_reply_error(rep, 503, "unavailable", NULL, NULL);
+    return 0;
+  }
+  buf_init(&b, API_MAX_BODY);
+  rc = api->ctx.status_json(api->ctx.app, &b, &e);
+  if (rc != 0) {
+    buf_release(&b);
+    /* ERR_NOTFOUND has no unit to blame here. */
+    reply_failure(rep, rc == ERR_NOTFOUND ? ERR_INVAL : rc, "status", NULL, &e);
+    return 0;
+  }
+  http_reply_json(rep, 200, &b);
+  return 0;
+}
+
+static int h_stream(void *ctx, const struct http_request *req,
+                    struct http_reply *rep) {
+  const struct api *api = ctx;
+  if (api->ctx.hub == NULL) {
+    http_reply_error(rep, 503, "unavailable", NULL, NULL);
+    return 0;
+  }
+  return stream_hub_serve(api->ctx.hub, req, rep);
+}
+
+int api_install(struct http_server *srv, const struct api_ctx *ctx,
+                struct api **out, struct error *err) {
+  struct api *api = NULL;
+  struct buf units;
+  int rc;
+  if (ctx == NULL || ctx->org == NULL)
+    return error_set(err, ERR_INVAL, "api needs an organisation");
+  api = mem_calloc(1, sizeof *api);
+  api->ctx = *ctx;
+  buf_init(&units, UNITS_MAX);
+  rc = org_units_json(ctx->org, &units);
+  if (rc != 0) {
+    buf_release(&units);
+    rc = error_set(err, rc, "cannot render the organisation tree");
+    goto out;
+  }
+  api->units_json = buf_detach(&units, &api->units_len);
+  {
+    const struct http_route routes[] = {
+        {HTTP_M_GET, "/healthz", 0, NULL, "healthz", h_healthz, api},
+        {HTTP_M_GET, "/metrics", 0, NULL, "metrics", h_metrics, api},
+        {HTTP_M_GET, "/api/v1/units", 0, NULL, "units", h_units, api},
+        {HTTP_M_GET, "/api/v1/bedboard", HTTP_ROUTE_PERSON_LEVEL, unit_param,
+         "bedboard", h_bedboard, api},
+        {HTTP_M_GET, "/api/v1/flow", 0, unit_param, "flow", h_flow, api},
+        {HTTP_M_GET, "/api/v1/status", 0, NULL, "status", h_status, api},
+        {HTTP_M_GET, "/api/v1/stream", 0, NULL, "stream", h_stream, api},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(routes); i++) {
+      rc = http_server_route(srv, &routes[i], err);
+      if (rc != 0)
+        goto out;
+    }
+  }
+  if (ctx->hub != NULL) {
+    rc = http_server_on_stop(srv, stream_hub_stop_hook, ctx->hub);
+    if (rc != 0) {
+      rc = error_set(err, rc, "cannot register the stream's stop hook");
+      goto out;
+    }
+  }
+  *out = api;
+  api = NULL;
+out:
+  api_free(api);
+  return rc;
+}
+
+void api_free(struct api *api) {
+  if (api == NULL)
+    return;
+  mem_free(api->units_json);
+  mem_free(api);
+}

@@ -1,0 +1,70 @@
+/* api.h -- the JSON API: /healthz, /metrics and /api/v1/... on the HTTP
+ * server.
+ *
+ * Endpoints (docs/API.md has the shapes):
+ *   GET /healthz               {"status":"ok"}; 503 {"status":"not_ready"}
+ *   GET /metrics               Prometheus text: HTTP, live stream, the app's
+ *   GET /api/v1/units          the organisation tree (org_units_json;
+ *                              rendered once, the org is immutable)
+ *   GET /api/v1/bedboard[?unit=ID]   bed board of the wards under a unit
+ *   GET /api/v1/flow?unit=ID   patient flow (the app's callback)
+ *   GET /api/v1/status         ingest status (the app's callback)
+ *   GET /api/v1/stream         server-sent events (stream.h)
+ *
+ * The app (cli serve) fills a struct api_ctx with what it owns and hooks;
+ * api_install adds the routes. Person-level routes carry
+ * HTTP_ROUTE_PERSON_LEVEL so that one authorizer (http_server_set_authorizer)
+ * decides for all of them; today /api/v1/bedboard is the only one.
+ *
+ * Thread safety: handlers run on the HTTP server's threads concurrently;
+ * they only read the org, take bed-board snapshots, and call the app's
+ * callbacks, which must therefore be thread-safe. */
+#ifndef TK_API_H
+#define TK_API_H
+
+#include <stdbool.h>
+
+#include "bedboard.h"
+#include "buf.h"
+#include "compat.h"
+#include "err.h"
+#include "http.h"
+#include "org.h"
+#include "stream.h"
+
+#define API_MAX_BODY (64u * 1024u * 1024u) /* a JSON response, bytes */
+
+/* What the API serves from. Every pointer must outlive the HTTP server.
+ * Callbacks may be NULL (the endpoint then answers 503 "unavailable");
+ * they are called on server threads, concurrently, with 'app'. A callback
+ * appends to 'out' and returns 0, or a negative ERR_* code: ERR_NOTFOUND
+ * -> 400 unknown_unit, ERR_AGAIN or ERR_STATE -> 503 not_ready, anything
+ * else -> 500 internal. */
+struct api_ctx {
+  const struct org *org;     /* required */
+  struct bedboard *bedboard; /* NULL: /api/v1/bedboard answers 503 */
+  struct stream_hub *hub;    /* NULL: /api/v1/stream answers 503 */
+  void *app;                 /* passed to every callback */
+  bool (*ready)(void *app);  /* NULL: always ready */
+  int (*status_json)(void *app, struct buf *out, struct error *err);
+  int (*flow_json)(void *app, const char *unit, struct buf *out,
+                   struct error *err);
+  /* Appends more Prometheus text to /metrics (the app's own counters). */
+  int (*metrics_text)(void *app, struct buf *out, struct error *err);
+};
+
+struct api;
+
+/* Adds the API's routes to 'srv' (not yet started), copying 'ctx', and
+ * registers stream_hub_stop_hook when there is a hub. On success *out owns
+ * the API state (free with api_free after the server stops); on failure
+ * *out is untouched (ERR_INVAL without an org, or http_server_route's
+ * errors) and 'srv' may hold some of the routes: free it, do not start
+ * it. */
+NODISCARD int api_install(struct http_server *srv, const struct api_ctx *ctx,
+                          struct api **out, struct error *err);
+
+/* Accepts NULL. Only after the HTTP server has stopped. */
+void api_free(struct api *api);
+
+#endif

@@ -1,0 +1,645 @@
+/* test_api.c -- unit tests for the JSON API (api.h).
+ *
+ * A real org (org_load_json of an inline county), a real bed board fed with
+ * events through bedboard_apply and bedboard_publish, a real stream hub and
+ * a real HTTP server on 127.0.0.1, driven by the raw-socket client in
+ * http_client.h. Every endpoint's body is compared with what the module
+ * behind it renders for the same state (org_units_json,
+ * bedboard_snapshot_json) and parsed for the values that matter; errors are
+ * compared byte for byte; the live stream carries a writer's "bedboard"
+ * event; concurrent readers run while the writer publishes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "api.h"
+#include "bedboard.h"
+#include "buf.h"
+#include "chrono.h"
+#include "err.h"
+#include "event.h"
+#include "http.h"
+#include "http_client.h"
+#include "mem.h"
+#include "org.h"
+#include "stream.h"
+
+#define BIG (64u * 1024u * 1024u)
+
+/* w1 (3 beds) and w2 (beds A, B) under hospital h1; w3 under h2; a health
+ * station with no wards. */
+static const char ORG_JSON[] =
+    "{\"id\":\"hva\",\"name\":{\"fi\":\"Testialue\",\"sv\":"
+    "\"Testomr\\u00e5de\","
+    "\"en\":\"Test county\"},\"units\":["
+    "{\"id\":\"hva\",\"type\":\"county\",\"name\":{\"fi\":\"Hyvinvointialue\","
+    "\"sv\":\"V\\u00e4lf\\u00e4rdsomr\\u00e5de\",\"en\":\"County\"}},"
+    "{\"id\":\"h1\",\"type\":\"hospital\",\"parent\":\"hva\","
+    "\"name\":{\"fi\":\"Keskussairaala\"}},"
+    "{\"id\":\"w1\",\"type\":\"ward\",\"parent\":\"h1\","
+    "\"name\":{\"fi\":\"Osasto 1\",\"sv\":\"Avdelning 1\",\"en\":\"Ward 1\"},"
+    "\"beds\":3},"
+    "{\"id\":\"w2\",\"type\":\"ward\",\"parent\":\"h1\","
+    "\"name\":{\"fi\":\"Osasto 2\"},\"beds\":[\"A\",\"B\"]},"
+    "{\"id\":\"h2\",\"type\":\"hospital\",\"parent\":\"hva\","
+    "\"name\":{\"fi\":\"TK-sairaala\"}},"
+    "{\"id\":\"w3\",\"type\":\"ward\",\"parent\":\"h2\","
+    "\"name\":{\"fi\":\"TK-osasto\"},\"beds\":2},"
+    "{\"id\":\"hs\",\"type\":\"health_station\",\"parent\":\"hva\","
+    "\"name\":{\"fi\":\"Terveysasema\"}}]}";
+
+struct fixture {
+  struct org *org;
+  struct bedboard *bb;
+  struct stream_hub *hub;
+  struct http_server *srv;
+  struct api *api;
+  uint16_t port;
+  int64_t seq;
+  int64_t t0;
+  atomic_bool ready;
+  atomic_int flow_mode; /* 0 ok, 1 ERR_AGAIN, 2 ERR_IO */
+};
+
+/* ------------------------------------------------------------ app hooks */
+
+static bool app_ready(void *app) {
+  struct fixture *fx = app;
+  return atomic_load(&fx->ready);
+}
+
+static int app_status(void *app, struct buf *out, struct error *err) {
+  (void)app;
+  (void)err;
+  return buf_puts(out, "{\"accepted\":12,\"dead_letters\":0}");
+}
+
+static int app_flow(void *app, const char *unit, struct buf *out,
+                    struct error *err) {
+  struct fixture *fx = app;
+  switch (atomic_load(&fx->flow_mode)) {
+  case 1:
+    return error_set(err, ERR_AGAIN, "cube not loaded yet");
+  case 2:
+    return error_set(err, ERR_IO, "disk on fire");
+  default:
+    return buf_printf(out, "{\"unit\":\"%s\",\"admissions\":[1,2,3]}", unit);
+  }
+}
+
+static int app_metrics(void *app, struct buf *out, struct error *err) {
+  (void)app;
+  (void)err;
+  return buf_puts(out, "# TYPE tilannekuva_test_metric gauge\n"
+                       "tilannekuva_test_metric 42\n");
+}
+
+/* ------------------------------------------------------------ events */
+
+static struct event mk(struct fixture *fx, enum event_kind k, const char *ep,
+                       const char *unit, const char *bed, int64_t t) {
+  struct event e;
+  event_init(&e);
+  e.seq = ++fx->seq;
+  snprintf(e.channel, sizeof e.channel, "lab");
+  snprintf(e.source_key, sizeof e.source_key, "m%" PRId64, e.seq);
+  e.kind = k;
+  e.occurred_at = t;
+  e.local_date = chrono_local_date(t);
+  snprintf(e.unit, sizeof e.unit, "%s", unit);
+  snprintf(e.episode, sizeof e.episode, "%s", ep);
+  snprintf(e.subject, sizeof e.subject, "s-%s", ep);
+  snprintf(e.attrs.bed, sizeof e.attrs.bed, "%s", bed);
+  e.attrs.age_band = 70;
+  e.attrs.sex = 'F';
+  return e;
+}
+
+static void apply(struct fixture *fx, enum event_kind k, const char *ep,
+                  const char *unit, const char *bed, int64_t t) {
+  struct event e = mk(fx, k, ep, unit, bed, t);
+  struct error err;
+  error_clear(&err);
+  if (bedboard_apply(fx->bb, &e, &err) != 0)
+    fail_msg("event refused: %s", err.msg);
+}
+
+/* ------------------------------------------------------------ fixture */
+
+static struct fixture *start(bool full) {
+  struct fixture *fx = mem_calloc(1, sizeof *fx);
+  struct http_options o;
+  struct api_ctx ctx;
+  struct stream_options so;
+  struct error err;
+  error_clear(&err);
+  if (org_load_json(ORG_JSON, strlen(ORG_JSON), &fx->org, &err) != 0)
+    fail_msg("org: %s", err.msg);
+  atomic_store(&fx->ready, true);
+  memset(&ctx, 0, sizeof ctx);
+  ctx.org = fx->org;
+  if (full) {
+    fx->bb = bedboard_new(fx->org);
+    memset(&so, 0, sizeof so);
+    so.first_id = 1;
+    fx->hub = stream_hub_new_with(&so);
+    fx->t0 = chrono_now_ms() - 3600 * 1000;
+    apply(fx, EV_ADMITTED, "ep1", "w1", "1", fx->t0);
+    apply(fx, EV_ADMITTED, "ep2", "w2", "A", fx->t0 + 60000);
+    (void)bedboard_publish(fx->bb, chrono_now_ms());
+    ctx.bedboard = fx->bb;
+    ctx.hub = fx->hub;
+    ctx.app = fx;
+    ctx.ready = app_ready;
+    ctx.status_json = app_status;
+    ctx.flow_json = app_flow;
+    ctx.metrics_text = app_metrics;
+  }
+  memset(&o, 0, sizeof o);
+  o.listen = "127.0.0.1:0";
+  o.threads = 2;
+  if (http_server_new(&o, &fx->srv, &err) != 0)
+    fail_msg("http_server_new: %s", err.msg);
+  if (api_install(fx->srv, &ctx, &fx->api, &err) != 0)
+    fail_msg("api_install: %s", err.msg);
+  if (http_server_start(fx->srv, &err) != 0)
+    fail_msg("http_server_start: %s", err.msg);
+  fx->port = http_server_port(fx->srv);
+  return fx;
+}
+
+static void stop(struct fixture *fx) {
+  http_server_free(fx->srv);
+  api_free(fx->api);
+  stream_hub_free(fx->hub);
+  bedboard_free(fx->bb);
+  org_free(fx->org);
+  mem_free(fx);
+}
+
+static int setup(void **state) {
+  *state = start(true);
+  return 0;
+}
+
+static int teardown(void **state) {
+  stop(*state);
+  return 0;
+}
+
+static void get_ok(uint16_t port, const char *target, int status,
+                   struct tc_response *r) {
+  if (!tc_get(port, target, r))
+    fail_msg("no response for '%s'", target);
+  if (r->status != status)
+    fail_msg("'%s': status %d, expected %d; body: %s", target, r->status,
+             status, r->body);
+}
+
+static void assert_api_headers(const struct tc_response *r) {
+  assert_non_null(tc_header(r, "Content-Security-Policy"));
+  assert_non_null(strstr(tc_header(r, "Content-Security-Policy"),
+                         "frame-ancestors 'none'"));
+  assert_string_equal(tc_header(r, "X-Content-Type-Options"), "nosniff");
+  assert_string_equal(tc_header(r, "Referrer-Policy"), "no-referrer");
+  assert_string_equal(tc_header(r, "X-Frame-Options"), "DENY");
+  assert_string_equal(tc_header(r, "Cache-Control"), "no-store");
+}
+
+static json_t *parse(const char *text) {
+  json_error_t je;
+  json_t *j = json_loads(text, 0, &je);
+  if (j == NULL)
+    fail_msg("not JSON (%s): %s", je.text, text);
+  return j;
+}
+
+/* What bedboard_snapshot_json renders now for 'unit'. */
+static char *board_json(struct fixture *fx, const char *unit) {
+  struct bedboard_snapshot *snap = bedboard_snapshot_get(fx->bb);
+  struct buf b;
+  struct error err;
+  buf_init(&b, BIG);
+  assert_int_equal(bedboard_snapshot_json(snap, unit, true, &b, &err), 0);
+  bedboard_snapshot_release(snap);
+  return buf_detach(&b, NULL);
+}
+
+/* The ids of the wards in a bed-board body, comma-separated. */
+static void ward_ids(const char *body, char *out, size_t cap) {
+  json_t *j = parse(body);
+  json_t *wards = json_object_get(j, "wards");
+  size_t i;
+  json_t *w;
+  out[0] = '\0';
+  assert_true(json_is_array(wards));
+  json_array_foreach(wards, i, w) {
+    const char *id = json_string_value(json_object_get(w, "id"));
+    assert_non_null(id);
+    if (i > 0)
+      strncat(out, ",", cap - strlen(out) - 1);
+    strncat(out, id, cap - strlen(out) - 1);
+  }
+  json_decref(j);
+}
+
+/* ------------------------------------------------------------ tests */
+
+static void test_healthz(void **state) {
+  struct fixture *fx = *state;
+  struct tc_response r;
+  get_ok(fx->port, "/healthz", 200, &r);
+  assert_string_equal(r.body, "{\"status\":\"ok\"}");
+  assert_string_equal(tc_header(&r, "Content-Type"), "application/json");
+  assert_api_headers(&r);
+  tc_response_free(&r);
+  atomic_store(&fx->ready, false);
+  get_ok(fx->port, "/healthz", 503, &r);
+  assert_string_equal(r.body, "{\"status\":\"not_ready\"}");
+  assert_string_equal(tc_header(&r, "Retry-After"), "2");
+  assert_api_headers(&r);
+  tc_response_free(&r);
+  atomic_store(&fx->ready, true);
+  get_ok(fx->port, "/healthz?x=1", 400, &r);
+  assert_non_null(strstr(r.body, "\"code\":\"unknown_parameter\""));
+  tc_response_free(&r);
+}
+
+static void test_units(void **state) {
+  struct fixture *fx = *state;
+  struct tc_response r;
+  struct buf b;
+  json_t *j;
+  buf_init(&b, BIG);
+  assert_int_equal(org_units_json(fx->org, &b), 0);
+  get_ok(fx->port, "/api/v1/units", 200, &r);
+  assert_string_equal(r.body, buf_str(&b));
+  assert_string_equal(tc_header(&r, "Content-Type"), "application/json");
+  assert_api_headers(&r);
+  j = parse(r.body);
+  assert_string_equal(json_string_value(json_object_get(j, "id")), "hva");
+  {
+    json_t *root = json_array_get(json_object_get(j, "units"), 0);
+    json_t *kids = json_object_get(root, "children");
+    assert_string_equal(json_string_value(json_object_get(root, "id")), "hva");
+    assert_int_equal(json_array_size(kids), 3);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(kids, 0), "id")),
+        "h1");
+  }
+  json_decref(j);
+  tc_response_free(&r);
+  buf_release(&b);
+
+  assert_true(tc_request(fx->port, "HEAD", "/api/v1/units", NULL, &r));
+  assert_int_equal(r.status, 200);
+  assert_int_equal(r.body_len, 0);
+  assert_api_headers(&r);
+  tc_response_free(&r);
+  assert_true(tc_request(fx->port, "POST", "/api/v1/units",
+                         "Content-Length: 0\r\n", &r));
+  assert_int_equal(r.status, 405);
+  assert_string_equal(tc_header(&r, "Allow"), "GET, HEAD, OPTIONS");
+  assert_api_headers(&r);
+  tc_response_free(&r);
+}
+
+static void test_bedboard(void **state) {
+  struct fixture *fx = *state;
+  struct tc_response r;
+  char ids[256];
+  char *want;
+  json_t *j;
+  get_ok(fx->port, "/api/v1/bedboard", 200, &r);
+  want = board_json(fx, NULL);
+  assert_string_equal(r.body, want);
+  mem_free(want);
+  assert_string_equal(tc_header(&r, "Content-Type"), "application/json");
+  assert_api_headers(&r);
+  ward_ids(r.body, ids, sizeof ids);
+  assert_string_equal(ids, "w1,w2,w3");
+  j = parse(r.body);
+  {
+    json_t *w1 = json_array_get(json_object_get(j, "wards"), 0);
+    json_t *p = json_array_get(json_object_get(w1, "patients"), 0);
+    assert_int_equal(json_integer_value(json_object_get(w1, "beds")), 3);
+    assert_int_equal(json_integer_value(json_object_get(w1, "occupied")), 1);
+    assert_int_equal(json_integer_value(json_object_get(w1, "free")), 2);
+    assert_string_equal(json_string_value(json_object_get(p, "bed")), "1");
+    assert_string_equal(json_string_value(json_object_get(p, "subject")),
+                        "s-ep1");
+  }
+  json_decref(j);
+  tc_response_free(&r);
+
+  /* Under a hospital: its wards only; the same bytes as the module's. */
+  get_ok(fx->port, "/api/v1/bedboard?unit=h2", 200, &r);
+  want = board_json(fx, "h2");
+  assert_string_equal(r.body, want);
+  mem_free(want);
+  ward_ids(r.body, ids, sizeof ids);
+  assert_string_equal(ids, "w3");
+  tc_response_free(&r);
+  get_ok(fx->port, "/api/v1/bedboard?unit=w2", 200, &r);
+  ward_ids(r.body, ids, sizeof ids);
+  assert_string_equal(ids, "w2");
+  tc_response_free(&r);
+
+  /* A unit with no wards: an empty list. */
+  get_ok(fx->port, "/api/v1/bedboard?unit=hs", 200, &r);
+  j = parse(r.body);
+  assert_true(json_is_array(json_object_get(j, "wards")));
+  assert_int_equal(json_array_size(json_object_get(j, "wards")), 0);
+  json_decref(j);
+  tc_response_free(&r);
+}
+
+static void test_bedboard_errors(void **state) {
+  struct fixture *fx = *state;
+  struct tc_response r;
+  get_ok(fx->port, "/api/v1/bedboard?unit=nope", 400, &r);
+  assert_string_equal(
+      r.body,
+      "{\"error\":{\"status\":400,\"code\":\"unknown_unit\",\"field\":"
+      "\"unit\",\"message\":\"unknown unit 'nope'\",\"i18n\":{\"fi\":"
+      "\"tuntematon yksikkö 'nope'\",\"sv\":\"okänd enhet 'nope'\",\"en\":"
+      "\"unknown unit 'nope'\"}}}");
+  assert_string_equal(tc_header(&r, "Content-Type"), "application/json");
+  assert_api_headers(&r);
+  tc_response_free(&r);
+  /* The unit is echoed safely: quotes escaped, UTF-8 kept. */
+  get_ok(fx->port, "/api/v1/bedboard?unit=%22%C3%A4%3C", 400, &r);
+  assert_non_null(
+      strstr(r.body, "\"message\":\"unknown unit '\\\"\xc3\xa4<'\""));
+  tc_response_free(&r);
+  get_ok(fx->port, "/api/v1/bedboard?unit=", 400, &r);
+  assert_non_null(
+      strstr(r.body, "\"code\":\"invalid_parameter\",\"field\":\"unit\""));
+  tc_response_free(&r);
+  get_ok(fx->port, "/api/v1/bedboard?ward=w1", 400, &r);
+  assert_non_null(
+      strstr(r.body, "\"code\":\"unknown_parameter\",\"field\":\"ward\""));
+  tc_response_free(&r);
+  get_ok(fx->port, "/api/v1/bedboard?unit=w1&unit=w2", 400, &r);
+  assert_non_null(
+      strstr(r.body, "\"code\":\"duplicate_parameter\",\"field\":\"unit\""));
+  tc_response_free(&r);
+  get_ok(fx->port, "/api/v1/bedboard?unit=%ff", 400, &r);
+  assert_non_null(
+      strstr(r.body, "\"code\":\"bad_encoding\",\"field\":\"unit\""));
+  assert_api_headers(&r);
+  tc_response_free(&r);
+  get_ok(fx->port, "/api/v1/nothing", 404, &r);
+  assert_non_null(strstr(r.body, "\"code\":\"not_found\""));
+  assert_string_equal(tc_header(&r, "Content-Type"), "application/json");
+  assert_api_headers(&r);
+  tc_response_free(&r);
+}
+
+static void test_flow_and_status(void **state) {
+  struct fixture *fx = *state;
+  struct tc_response r;
+  get_ok(fx->port, "/api/v1/flow?unit=w1", 200, &r);
+  assert_string_equal(r.body, "{\"unit\":\"w1\",\"admissions\":[1,2,3]}");
+  assert_api_headers(&r);
+  tc_response_free(&r);
+  get_ok(fx->port, "/api/v1/flow", 400, &r);
+  assert_string_equal(
+      r.body,
+      "{\"error\":{\"status\":400,\"code\":\"missing_parameter\",\"field\":"
+      "\"unit\",\"message\":\"parameter 'unit' is required\",\"i18n\":{\"fi\":"
+      "\"parametri 'unit' puuttuu\",\"sv\":\"parametern 'unit' saknas\","
+      "\"en\":\"parameter 'unit' is required\"}}}");
+  tc_response_free(&r);
+  get_ok(fx->port, "/api/v1/flow?unit=x", 400, &r);
+  assert_non_null(strstr(r.body, "\"code\":\"unknown_unit\",\"field\":"
+                                 "\"unit\",\"message\":\"unknown unit 'x'\""));
+  tc_response_free(&r);
+  atomic_store(&fx->flow_mode, 1);
+  get_ok(fx->port, "/api/v1/flow?unit=w1", 503, &r);
+  assert_non_null(strstr(r.body, "\"code\":\"not_ready\""));
+  assert_string_equal(tc_header(&r, "Retry-After"), "2");
+  tc_response_free(&r);
+  atomic_store(&fx->flow_mode, 2);
+  get_ok(fx->port, "/api/v1/flow?unit=w1", 500, &r);
+  assert_non_null(strstr(r.body, "\"code\":\"internal\""));
+  /* The callback's detail stays in the log, out of the response. */
+  assert_null(strstr(r.body, "disk on fire"));
+  assert_api_headers(&r);
+  tc_response_free(&r);
+  atomic_store(&fx->flow_mode, 0);
+
+  get_ok(fx->port, "/api/v1/status", 200, &r);
+  assert_string_equal(r.body, "{\"accepted\":12,\"dead_letters\":0}");
+  assert_api_headers(&r);
+  tc_response_free(&r);
+}
+
+static void test_unconfigured(void **state) {
+  struct fixture *fx = start(false);
+  struct tc_response r;
+  static const char *const targets[] = {"/api/v1/bedboard",
+                                        "/api/v1/flow?unit=w1",
+                                        "/api/v1/status", "/api/v1/stream"};
+  (void)state;
+  for (size_t i = 0; i < ARRAY_LEN(targets); i++) {
+    get_ok(fx->port, targets[i], 503, &r);
+    assert_non_null(strstr(r.body, "\"code\":\"unavailable\""));
+    assert_api_headers(&r);
+    tc_response_free(&r);
+  }
+  get_ok(fx->port, "/api/v1/units", 200, &r);
+  tc_response_free(&r);
+  get_ok(fx->port, "/healthz", 200, &r);
+  tc_response_free(&r);
+  get_ok(fx->port, "/metrics", 200, &r);
+  assert_null(strstr(r.body, "tilannekuva_sse_clients"));
+  tc_response_free(&r);
+  stop(fx);
+  /* No org: refused. */
+  {
+    struct http_options o;
+    struct http_server *srv = NULL;
+    struct api_ctx ctx;
+    struct api *api = NULL;
+    struct error err;
+    memset(&o, 0, sizeof o);
+    o.listen = "127.0.0.1:0";
+    assert_int_equal(http_server_new(&o, &srv, &err), 0);
+    memset(&ctx, 0, sizeof ctx);
+    assert_int_equal(api_install(srv, &ctx, &api, &err), ERR_INVAL);
+    assert_null(api);
+    http_server_free(srv);
+  }
+}
+
+static void test_stream_and_writer(void **state) {
+  struct fixture *fx = *state;
+  int fd = tc_connect(fx->port);
+  static const char req[] = "GET /api/v1/stream HTTP/1.1\r\nHost: x\r\n\r\n";
+  char buf[65536] = "";
+  size_t got = 0;
+  char event[256];
+  struct tc_response r;
+  uint64_t version;
+  int64_t until = tc_now_us() + 5000000;
+  assert_true(fd >= 0);
+  assert_true(tc_send_all(fd, req, sizeof req - 1));
+  /* Wait for the head and the retry line. */
+  while (strstr(buf, "retry: 2000") == NULL) {
+    ssize_t n = recv(fd, buf + got, sizeof buf - 1 - got, 0);
+    assert_true(n > 0);
+    got += (size_t)n;
+    buf[got] = '\0';
+  }
+  assert_non_null(strstr(buf, "HTTP/1.1 200"));
+  assert_non_null(strstr(buf, "Content-Type: text/event-stream"));
+  assert_non_null(strstr(buf, "X-Accel-Buffering: no"));
+  while (stream_hub_clients(fx->hub) != 1 && tc_now_us() < until)
+    usleep(1000);
+
+  /* The writer: apply, publish the board, then tell the stream. */
+  apply(fx, EV_ADMITTED, "ep3", "w3", "", fx->t0 + 120000);
+  assert_int_equal(bedboard_publish(fx->bb, chrono_now_ms()), 1);
+  {
+    struct bedboard_snapshot *snap = bedboard_snapshot_get(fx->bb);
+    version = bedboard_snapshot_version(snap);
+    bedboard_snapshot_release(snap);
+  }
+  snprintf(event, sizeof event,
+           "{\"version\":%" PRIu64 ",\"as_of\":\"2026-11-23T10:00:00.000Z\","
+           "\"changed\":[\"w3\"]}",
+           version);
+  assert_int_equal(stream_hub_publish(fx->hub, "bedboard", event), 1);
+  {
+    char want[512];
+    snprintf(want, sizeof want, "id: 1\nevent: bedboard\ndata: %s\n\n", event);
+    while (strstr(buf, want) == NULL) {
+      ssize_t n = recv(fd, buf + got, sizeof buf - 1 - got, 0);
+      assert_true(n > 0);
+      got += (size_t)n;
+      buf[got] = '\0';
+    }
+  }
+  close(fd);
+  /* A client reloading after the event sees the new patient and version. */
+  get_ok(fx->port, "/api/v1/bedboard?unit=w3", 200, &r);
+  {
+    json_t *j = parse(r.body);
+    json_t *w3 = json_array_get(json_object_get(j, "wards"), 0);
+    assert_int_equal(json_integer_value(json_object_get(j, "version")),
+                     (json_int_t)version);
+    assert_int_equal(json_integer_value(json_object_get(w3, "occupied")), 1);
+    json_decref(j);
+  }
+  tc_response_free(&r);
+}
+
+static void test_metrics(void **state) {
+  struct fixture *fx = *state;
+  struct tc_response r;
+  get_ok(fx->port, "/api/v1/units", 200, &r);
+  tc_response_free(&r);
+  get_ok(fx->port, "/api/v1/bedboard?unit=nope", 400, &r);
+  tc_response_free(&r);
+  /* Completion callbacks may run just after a client saw the end of its
+   * response: wait until the counts landed. */
+  for (int i = 0; i < 500; i++) {
+    get_ok(fx->port, "/metrics", 200, &r);
+    if (strstr(r.body, "route=\"bedboard\",status=\"400\"} 1\n") != NULL)
+      break;
+    tc_response_free(&r);
+    usleep(10000);
+  }
+  assert_string_equal(tc_header(&r, "Content-Type"),
+                      "text/plain; version=0.0.4; charset=utf-8");
+  assert_api_headers(&r);
+  assert_non_null(strstr(
+      r.body,
+      "tilannekuva_http_requests_total{route=\"units\",status=\"200\"} 1\n"));
+  assert_non_null(strstr(r.body, "tilannekuva_http_requests_total{route="
+                                 "\"bedboard\",status=\"400\"} 1\n"));
+  assert_non_null(strstr(r.body, "\ntilannekuva_sse_clients 0\n"));
+  assert_non_null(strstr(r.body, "\ntilannekuva_test_metric 42\n"));
+  tc_response_free(&r);
+}
+
+/* Readers hammer the board while the writer applies and publishes. */
+struct load {
+  uint16_t port;
+  atomic_bool stop;
+  atomic_int ok, bad;
+};
+
+static void *load_reader(void *arg) {
+  struct load *l = arg;
+  while (!atomic_load(&l->stop)) {
+    struct tc_response r;
+    json_error_t je;
+    json_t *j;
+    if (!tc_get(l->port, "/api/v1/bedboard", &r)) {
+      atomic_fetch_add(&l->bad, 1);
+      continue;
+    }
+    j = json_loads(r.body, 0, &je);
+    if (r.status == 200 && j != NULL &&
+        json_is_array(json_object_get(j, "wards")))
+      atomic_fetch_add(&l->ok, 1);
+    else
+      atomic_fetch_add(&l->bad, 1);
+    json_decref(j);
+    tc_response_free(&r);
+  }
+  return NULL;
+}
+
+static void test_concurrent_readers(void **state) {
+  struct fixture *fx = *state;
+  struct load l;
+  pthread_t t[4];
+  char ep[32];
+  l.port = fx->port;
+  atomic_store(&l.stop, false);
+  atomic_store(&l.ok, 0);
+  atomic_store(&l.bad, 0);
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(pthread_create(&t[i], NULL, load_reader, &l), 0);
+  for (int i = 0; i < 200; i++) {
+    snprintf(ep, sizeof ep, "load%d", i);
+    apply(fx, EV_ADMITTED, ep, i % 2 ? "w1" : "w3", "", fx->t0 + 200000 + i);
+    if (i % 3 == 0) {
+      snprintf(ep, sizeof ep, "load%d", i);
+      apply(fx, EV_DISCHARGED, ep, i % 2 ? "w1" : "w3", "",
+            fx->t0 + 300000 + i);
+    }
+    (void)bedboard_publish(fx->bb, chrono_now_ms());
+    usleep(1000);
+  }
+  atomic_store(&l.stop, true);
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(pthread_join(t[i], NULL), 0);
+  assert_int_equal(atomic_load(&l.bad), 0);
+  assert_true(atomic_load(&l.ok) > 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_healthz, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_units, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_bedboard, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_bedboard_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_flow_and_status, setup, teardown),
+      cmocka_unit_test(test_unconfigured),
+      cmocka_unit_test_setup_teardown(test_stream_and_writer, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_concurrent_readers, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
