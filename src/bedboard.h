@@ -104,6 +104,10 @@ NODISCARD int bedboard_apply(struct bedboard *bb, const struct event *ev,
  * (bedboard_set_now). Writer thread only. */
 size_t bedboard_publish(struct bedboard *bb, int64_t as_of);
 
+/* Appends the ids of the wards the last bedboard_publish rendered, as a
+ * JSON array (["kh-w1","kh-ed"]). 0 or ERR_TOOBIG. Writer thread only. */
+NODISCARD int bedboard_changed_json(const struct bedboard *bb, struct buf *out);
+
 /* The current snapshot with a reference taken; never NULL after
  * bedboard_new. Release with bedboard_snapshot_release. */
 struct bedboard_snapshot *bedboard_snapshot_get(struct bedboard *bb);
