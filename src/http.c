@@ -1647,6 +1647,8 @@ static int open_root(const char *path, int *fd_out, struct error *err) {
   return 0;
 }
 
+static const char *const index_params[] = {"unit", "lang", NULL};
+
 static void add_builtin(struct http_server *srv, const char *path,
                         unsigned flags, const char *name, enum builtin b) {
   struct route_entry *re = &srv->routes[srv->nroutes++];
@@ -1709,6 +1711,9 @@ int http_server_new(const struct http_options *opts, struct http_server **out,
       goto out;
   }
   add_builtin(srv, "/", 0, "index", B_INDEX);
+  /* The page keeps its view in the URL (?unit=ID, ?lang=xx) so it can be
+   * bookmarked and shared. */
+  srv->routes[srv->nroutes - 1].r.params = index_params;
   add_builtin(srv, "/static/", HTTP_ROUTE_PREFIX, "static", B_STATIC);
   add_builtin(srv, "/vendor/", HTTP_ROUTE_PREFIX, "vendor", B_VENDOR);
   *out = srv;

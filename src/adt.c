@@ -1,0 +1,398 @@
+/* adt.c -- HL7 v2 ADT to canonical episode events.
+ *
+ * One table maps each trigger to an event kind and says where its unit
+ * comes from. Every failure names the segment and field, with an HL7 table
+ * 0357 code, so the ACK can say exactly what was wrong. Texts never carry an
+ * identity code or a name: at most a location or bed code. */
+#include "adt.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "chrono.h"
+#include "hetu.h"
+
+#define ID_MAX 64 /* longest patient identifier we accept */
+
+enum unit_from { FROM_PV1_3, FROM_PV1_42 };
+
+struct trigger {
+  const char *code;
+  enum event_kind kind;
+  enum unit_from unit_from;
+  bool ready_source; /* may carry the ready-for-transfer segment */
+};
+
+static const struct trigger triggers[] = {
+    {"A01", EV_ADMITTED, FROM_PV1_3, true},
+    {"A02", EV_TRANSFERRED, FROM_PV1_3, true},
+    {"A03", EV_DISCHARGED, FROM_PV1_3, false},
+    {"A04", EV_REGISTERED, FROM_PV1_3, false},
+    {"A05", EV_PENDING_ADMIT, FROM_PV1_3, false},
+    {"A06", EV_ADMITTED, FROM_PV1_3, true},
+    {"A07", EV_TO_OUTPATIENT, FROM_PV1_3, false},
+    {"A08", EV_UPDATED, FROM_PV1_3, true},
+    {"A11", EV_ADMIT_CANCELLED, FROM_PV1_3, false},
+    {"A12", EV_TRANSFER_CANCELLED, FROM_PV1_3, false},
+    {"A13", EV_DISCHARGE_CANCELLED, FROM_PV1_3, false},
+    {"A14", EV_PENDING_ADMIT, FROM_PV1_3, false},
+    {"A15", EV_PENDING_TRANSFER, FROM_PV1_42, false},
+    {"A21", EV_LEAVE_STARTED, FROM_PV1_3, false},
+    {"A22", EV_LEAVE_ENDED, FROM_PV1_3, false},
+    {"A26", EV_PENDING_TRANSFER_CANCELLED, FROM_PV1_42, false},
+    {"A27", EV_PENDING_ADMIT_CANCELLED, FROM_PV1_3, false},
+    {"A38", EV_PENDING_ADMIT_CANCELLED, FROM_PV1_3, false},
+    {"A52", EV_LEAVE_START_CANCELLED, FROM_PV1_3, false},
+    {"A53", EV_LEAVE_END_CANCELLED, FROM_PV1_3, false},
+};
+
+static bool span_eq(struct hl7_span s, const char *lit) {
+  size_t n = strlen(lit);
+  return s.len == n && (n == 0 || memcmp(s.p, lit, n) == 0);
+}
+
+static bool span_contains(struct hl7_span s, const char *lit) {
+  size_t n = strlen(lit);
+  if (n == 0 || s.len < n)
+    return false;
+  for (size_t i = 0; i + n <= s.len; i++)
+    if (memcmp(s.p + i, lit, n) == 0)
+      return true;
+  return false;
+}
+
+static struct hl7_span field(const struct hl7_msg *msg,
+                             const struct hl7_seg *seg, unsigned f,
+                             unsigned rep, unsigned comp) {
+  struct hl7_span none = {NULL, 0};
+  if (seg == NULL)
+    return none;
+  return hl7_get(msg, seg, f, rep, comp, 0);
+}
+
+static int fail(struct adt_error *e, const char *seg, unsigned f, unsigned comp,
+                int code, const char *fmt, ...) PRINTF_LIKE(6, 7);
+
+static int fail(struct adt_error *e, const char *seg, unsigned f, unsigned comp,
+                int code, const char *fmt, ...) {
+  va_list ap;
+  memset(e, 0, sizeof *e);
+  snprintf(e->segment, sizeof e->segment, "%s", seg);
+  e->occurrence = 1;
+  e->field = f;
+  e->component = comp;
+  e->hl7_code = code;
+  va_start(ap, fmt);
+  vsnprintf(e->text, sizeof e->text, fmt, ap);
+  va_end(ap);
+  return code == 200 || code == 201 ? ERR_UNSUPPORTED : ERR_MAPPING;
+}
+
+/* Copies a code (location, bed) for use in an error text: printable ASCII
+ * only, shortened. */
+static void code_text(struct hl7_span s, char *out, size_t cap) {
+  size_t n = 0;
+  for (size_t i = 0; i < s.len && n + 1 < cap && n < 40; i++) {
+    unsigned char ch = (unsigned char)s.p[i];
+    out[n++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
+  }
+  out[n] = '\0';
+}
+
+bool adt_handles(const struct hl7_msg *msg) {
+  const struct hl7_seg *msh = hl7_segment(msg, "MSH", 0);
+  return msh != NULL && span_eq(field(msg, msh, 9, 0, 1), "ADT");
+}
+
+/* Parses a timestamp field; 1 when present and valid, 0 when empty,
+ * negative when present but malformed. */
+static int ts_field(const struct hl7_msg *msg, const struct hl7_seg *seg,
+                    unsigned f, int64_t *ms) {
+  struct hl7_span s = field(msg, seg, f, 0, 1);
+  if (s.len == 0)
+    return 0;
+  if (chrono_parse_hl7_ts(s.p, s.len, ms, NULL) < 0)
+    return -1;
+  return 1;
+}
+
+static int pick_time(const struct hl7_msg *msg, const struct trigger *t,
+                     int64_t *out, struct adt_error *e) {
+  const struct hl7_seg *evn = hl7_segment(msg, "EVN", 0);
+  const struct hl7_seg *pv1 = hl7_segment(msg, "PV1", 0);
+  const struct hl7_seg *msh = hl7_segment(msg, "MSH", 0);
+  int64_t ms = 0;
+  int rc;
+  if ((rc = ts_field(msg, evn, 6, &ms)) != 0) {
+    if (rc < 0)
+      return fail(e, "EVN", 6, 1, 102, "EVN-6: malformed timestamp");
+    *out = ms;
+    return 0;
+  }
+  if (t->kind == EV_ADMITTED || t->kind == EV_DISCHARGED) {
+    unsigned f = t->kind == EV_ADMITTED ? 44 : 45;
+    rc = ts_field(msg, pv1, f, &ms);
+    if (rc < 0)
+      return fail(e, "PV1", f, 1, 102, "PV1-%u: malformed timestamp", f);
+    if (rc > 0) {
+      *out = ms;
+      return 0;
+    }
+  }
+  if ((rc = ts_field(msg, evn, 2, &ms)) != 0) {
+    if (rc < 0)
+      return fail(e, "EVN", 2, 1, 102, "EVN-2: malformed timestamp");
+    *out = ms;
+    return 0;
+  }
+  if ((rc = ts_field(msg, msh, 7, &ms)) > 0) {
+    *out = ms;
+    return 0;
+  }
+  return fail(e, "MSH", 7, 1, rc < 0 ? 102 : 101,
+              rc < 0 ? "MSH-7: malformed timestamp"
+                     : "EVN-2, EVN-6 and MSH-7: no event time");
+}
+
+/* Finds the patient identifier in PID-3: the repetition whose assigning
+ * authority is the henkilötunnus OID 1.2.246.21 (or type NNFIN), else the
+ * first non-empty one; then PID-2. */
+static int pick_identifier(const struct hl7_msg *msg, const struct hl7_seg *pid,
+                           struct hl7_span *id, bool *is_hetu_system) {
+  unsigned reps = hl7_reps(msg, pid, 3);
+  long first = -1;
+  for (unsigned r = 0; r < reps; r++) {
+    struct hl7_span v = field(msg, pid, 3, r, 1);
+    if (v.len == 0)
+      continue;
+    if (span_contains(field(msg, pid, 3, r, 4), "1.2.246.21") ||
+        span_eq(field(msg, pid, 3, r, 5), "NNFIN")) {
+      *id = v;
+      *is_hetu_system = true;
+      return 0;
+    }
+    if (first < 0)
+      first = (long)r;
+  }
+  *is_hetu_system = false;
+  if (first >= 0) {
+    *id = field(msg, pid, 3, (unsigned)first, 1);
+    return 0;
+  }
+  *id = field(msg, pid, 2, 0, 1);
+  return id->len > 0 ? 0 : -1;
+}
+
+static int16_t age_band_of(int32_t birth_day, int32_t on_day) {
+  int by, bm, bd, y, m, d, age;
+  if (birth_day > on_day)
+    return -1;
+  chrono_civil_from_days(birth_day, &by, &bm, &bd);
+  chrono_civil_from_days(on_day, &y, &m, &d);
+  age = y - by - ((m < bm || (m == bm && d < bd)) ? 1 : 0);
+  if (age < 0)
+    return -1;
+  if (age > 95)
+    age = 95;
+  return (int16_t)(age / 5 * 5);
+}
+
+static const struct org_unit *map_unit(const struct hl7_msg *msg,
+                                       const struct org *org,
+                                       const struct org_channel *ch,
+                                       const struct hl7_seg *pv1, unsigned f,
+                                       struct adt_error *e, int *rc) {
+  /* The point of care may carry subcomponents (an HD: "W1&1.2.3&ISO"):
+   * its first subcomponent names it. */
+  struct hl7_span poc =
+      pv1 ? hl7_get(msg, pv1, f, 0, 1, 1) : field(msg, pv1, f, 0, 1);
+  const struct org_unit *u;
+  char code[48];
+  if (poc.len == 0) {
+    *rc = fail(e, "PV1", f, 1, 101, "PV1-%u: point of care missing", f);
+    return NULL;
+  }
+  u = org_channel_location(org, ch, poc.p, poc.len);
+  if (u == NULL) {
+    code_text(poc, code, sizeof code);
+    *rc = fail(e, "PV1", f, 1, 103, "PV1-%u: unknown point of care '%s'", f,
+               code);
+    return NULL;
+  }
+  *rc = 0;
+  return u;
+}
+
+int adt_map(const struct hl7_msg *msg, const struct org *org,
+            const struct org_channel *ch, const struct privacy_keys *keys,
+            int64_t received_at, struct adt_result *out, struct adt_error *e) {
+  const struct hl7_seg *msh = hl7_segment(msg, "MSH", 0);
+  const struct hl7_seg *pid = hl7_segment(msg, "PID", 0);
+  const struct hl7_seg *pv1 = hl7_segment(msg, "PV1", 0);
+  const struct hl7_seg *pv2 = hl7_segment(msg, "PV2", 0);
+  const struct hl7_seg *pd1 = hl7_segment(msg, "PD1", 0);
+  const struct trigger *t = NULL;
+  struct hl7_span trig, id, key, visit, bed;
+  struct adt_result r;
+  struct event *ev;
+  const struct org_unit *unit;
+  struct hetu_info info;
+  bool hetu_system = false;
+  int32_t today = chrono_local_date(received_at);
+  int64_t when = 0;
+  int rc;
+  char idbuf[ID_MAX + 1];
+  char code[48];
+
+  if (msh == NULL)
+    return fail(e, "MSH", 0, 0, 100, "MSH: segment missing");
+  if (!span_eq(field(msg, msh, 9, 0, 1), "ADT")) {
+    code_text(field(msg, msh, 9, 0, 1), code, sizeof code);
+    return fail(e, "MSH", 9, 1, 200, "MSH-9: unsupported message type '%s'",
+                code);
+  }
+  trig = field(msg, msh, 9, 0, 2);
+  for (size_t i = 0; i < ARRAY_LEN(triggers); i++)
+    if (span_eq(trig, triggers[i].code))
+      t = &triggers[i];
+  if (t == NULL) {
+    code_text(trig, code, sizeof code);
+    return fail(e, "MSH", 9, 2, 201, "MSH-9: unsupported event '%s'", code);
+  }
+  key = field(msg, msh, 10, 0, 0);
+  if (key.len == 0)
+    return fail(e, "MSH", 10, 0, 101, "MSH-10: message control id missing");
+  if (key.len >= EVENT_KEY_MAX)
+    return fail(e, "MSH", 10, 0, 102, "MSH-10: control id too long");
+  if (pid == NULL)
+    return fail(e, "PID", 0, 0, 100, "PID: segment missing");
+  if (pv1 == NULL)
+    return fail(e, "PV1", 0, 0, 100, "PV1: segment missing");
+  if (pick_identifier(msg, pid, &id, &hetu_system) < 0)
+    return fail(e, "PID", 3, 1, 101, "PID-3: no patient identifier");
+  if (id.len > ID_MAX)
+    return fail(e, "PID", 3, 1, 102, "PID-3: identifier longer than %d",
+                ID_MAX);
+  rc = pick_time(msg, t, &when, e);
+  if (rc < 0)
+    return rc;
+
+  memset(&r, 0, sizeof r);
+  ev = &r.ev[0];
+  event_init(ev);
+  ev->kind = t->kind;
+  ev->occurred_at = when;
+  ev->local_date = chrono_local_date(when);
+  event_set_str(ev->channel, sizeof ev->channel, ch->id, strlen(ch->id));
+  event_set_str(ev->source_key, sizeof ev->source_key, key.p, key.len);
+
+  /* Unit and bed. */
+  unit =
+      map_unit(msg, org, ch, pv1, t->unit_from == FROM_PV1_42 ? 42 : 3, e, &rc);
+  if (unit == NULL)
+    return rc;
+  if (!event_set_str(ev->unit, sizeof ev->unit, unit->id, strlen(unit->id)))
+    return fail(e, "PV1", 3, 1, 207, "PV1-3: unit id too long");
+  bed = hl7_get(msg, pv1, t->unit_from == FROM_PV1_42 ? 42 : 3, 0, 3, 1);
+  if (bed.len > 0) {
+    if (bed.len >= EVENT_BED_MAX ||
+        (unit->nbeds > 0 && !org_unit_has_bed(unit, bed.p, bed.len))) {
+      code_text(bed, code, sizeof code);
+      return fail(e, "PV1", 3, 3, 103, "PV1-3: unknown bed '%s' on unit '%s'",
+                  code, unit->id);
+    }
+    event_set_str(ev->attrs.bed, sizeof ev->attrs.bed, bed.p, bed.len);
+  }
+  if (t->kind == EV_TRANSFERRED || t->kind == EV_TRANSFER_CANCELLED) {
+    struct hl7_span prior = hl7_get(msg, pv1, 6, 0, 1, 1);
+    const struct org_unit *pu =
+        prior.len ? org_channel_location(org, ch, prior.p, prior.len) : NULL;
+    if (pu != NULL) {
+      struct hl7_span pbed = hl7_get(msg, pv1, 6, 0, 3, 1);
+      event_set_str(ev->attrs.from_unit, sizeof ev->attrs.from_unit, pu->id,
+                    strlen(pu->id));
+      if (pbed.len > 0 && pbed.len < EVENT_BED_MAX)
+        event_set_str(ev->attrs.from_bed, sizeof ev->attrs.from_bed, pbed.p,
+                      pbed.len);
+    }
+  }
+
+  /* The person: validated, pseudonymised, reduced to age band and sex. */
+  memcpy(idbuf, id.p, id.len);
+  idbuf[id.len] = '\0';
+  memset(&info, 0, sizeof info);
+  if (hetu_check(idbuf, id.len, today, &info, NULL) == 0) {
+    if (info.temporary)
+      r.flags |= EVENT_F_TEMPORARY_ID;
+    ev->attrs.age_band = age_band_of(info.birth_day, ev->local_date);
+    ev->attrs.sex = info.sex;
+  } else {
+    int64_t bms;
+    struct hl7_span sex = field(msg, pid, 8, 0, 1);
+    r.flags |= EVENT_F_UNVERIFIED_ID;
+    if (ts_field(msg, pid, 7, &bms) > 0)
+      ev->attrs.age_band = age_band_of(chrono_local_date(bms), ev->local_date);
+    if (span_eq(sex, "M") || span_eq(sex, "F"))
+      ev->attrs.sex = sex.p[0];
+  }
+  (void)hetu_system;
+  privacy_pseudonym(keys, "person", idbuf, id.len, ev->subject);
+  sodium_memzero(idbuf, sizeof idbuf);
+
+  /* The episode: the visit number, else one episode per person. */
+  visit = field(msg, pv1, 19, 0, 1);
+  {
+    char ep[EVENT_ID_MAX + EVENT_KEY_MAX + 2 * EVENT_PSEUDO_MAX];
+    int n;
+    if (visit.len > 0 && visit.len < EVENT_KEY_MAX)
+      n = snprintf(ep, sizeof ep, "%s|visit|%.*s", ch->id, (int)visit.len,
+                   visit.p);
+    else
+      n = snprintf(ep, sizeof ep, "%s|person|%s", ch->id, ev->subject);
+    privacy_pseudonym(keys, "episode", ep, (size_t)n, ev->episode);
+  }
+
+  /* Attributes. */
+  {
+    struct hl7_span cls = field(msg, pv1, 2, 0, 1);
+    struct hl7_span adm_type = field(msg, pv1, 4, 0, 1);
+    struct hl7_span prot = field(msg, pd1, 12, 0, 1);
+    int64_t exp;
+    if (cls.len > 0 && cls.len < EVENT_CODE_MAX)
+      event_set_str(ev->attrs.patient_class, sizeof ev->attrs.patient_class,
+                    cls.p, cls.len);
+    if (span_eq(cls, "E") || span_eq(adm_type, "E"))
+      r.flags |= EVENT_F_EMERGENCY;
+    if (span_eq(prot, "Y"))
+      r.flags |= EVENT_F_TURVAKIELTO;
+    if (ts_field(msg, pv2, 9, &exp) > 0)
+      ev->attrs.expected_discharge = exp;
+  }
+  ev->attrs.flags = r.flags;
+  r.n = 1;
+
+  /* Ready for transfer (siirtokelpoinen), from the channel's source. */
+  if (t->ready_source && ch->ready.segment != NULL) {
+    const struct hl7_seg *rs = hl7_segment(msg, ch->ready.segment, 0);
+    if (rs != NULL) {
+      struct hl7_span v =
+          hl7_get(msg, rs, ch->ready.field, 0, ch->ready.component, 0);
+      bool ready =
+          ch->ready.value != NULL ? span_eq(v, ch->ready.value) : v.len > 0;
+      struct event *e2 = &r.ev[1];
+      *e2 = *ev;
+      e2->kind = EV_READY_FOR_TRANSFER;
+      e2->attrs.expected_discharge = 0;
+      if (ready)
+        e2->attrs.ready_since = when;
+      else
+        e2->attrs.flags |= EVENT_F_READY_CLEARED;
+      r.n = 2;
+    }
+  }
+  *out = r;
+  return 0;
+}

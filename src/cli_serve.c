@@ -1,0 +1,239 @@
+/* cli_serve.c -- `tilannekuva serve`: one data directory, the MLLP listener
+ * and the HTTP server, until SIGINT or SIGTERM.
+ *
+ * Configuration comes from the config table (config.h): defaults < INI file
+ * (--config FILE, else DIR/tilannekuva.ini when present) < environment
+ * (TK_*) < command line (--mllp, --http, --section.key=value).
+ *
+ * Shutdown order: stop HTTP (ends streams), stop MLLP (waits for in-flight
+ * ACKs), close ingest (drains the writer). A SIGKILL at any point loses no
+ * acknowledged message: ACKs are sent only after commit. */
+#include "cli_serve.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "config.h"
+#include "http.h"
+#include "ingest.h"
+#include "log.h"
+#include "mem.h"
+#include "mllp_server.h"
+#include "stream.h"
+
+static void usage(FILE *f) {
+  struct buf b;
+  fprintf(f, "usage: tilannekuva serve --data DIR [--mllp HOST:PORT] "
+             "[--http HOST:PORT] [--config FILE] [--section.key=value...]\n\n"
+             "Serves MLLP for the source systems and HTTP (API, live stream, "
+             "pages) for people. Options (defaults < file < environment TK_* < "
+             "command line):\n\n");
+  buf_init(&b, 1 << 20);
+  if (config_help(&b) == 0)
+    fputs(buf_str(&b), f);
+  buf_release(&b);
+}
+
+struct app {
+  struct ingest *in;
+  struct http_server *http;
+};
+
+static int status_json(void *ctx, struct buf *out, struct error *err) {
+  struct app *a = ctx;
+  return ingest_status_json(a->in, out, err);
+}
+
+static int flow_json(void *ctx, const char *unit, struct buf *out,
+                     struct error *err) {
+  struct app *a = ctx;
+  return ingest_flow_json(a->in, unit, out, err);
+}
+
+static int metrics(void *ctx, struct buf *out, struct error *err) {
+  struct app *a = ctx;
+  (void)err;
+  return ingest_metrics(a->in, out);
+}
+
+int cli_serve_main(int argc, char **argv) {
+  struct config *cfg = config_new();
+  struct error err;
+  const char *cfgfile = NULL;
+  char *inifile = NULL;
+  struct ingest *in = NULL;
+  struct mllp_server *mllp = NULL;
+  struct http_server *http = NULL;
+  struct stream_hub *hub = NULL;
+  struct api *api = NULL;
+  struct app app;
+  sigset_t set;
+  int sig = 0;
+  int rc = 1;
+  enum log_level lvl;
+
+  error_clear(&err);
+  /* First pass: --config and --help; the file must load before the
+   * command line overrides it. */
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      usage(stdout);
+      config_free(cfg);
+      return 0;
+    }
+    if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+      cfgfile = argv[++i];
+    else if (strncmp(argv[i], "--config=", 9) == 0)
+      cfgfile = argv[i] + 9;
+  }
+  for (int i = 1; i < argc; i++) {
+    if ((strcmp(argv[i], "--data") == 0) && i + 1 < argc) {
+      const char *d = argv[i + 1];
+      if (cfgfile == NULL) {
+        size_t n = strlen(d) + 20;
+        inifile = mem_alloc(n);
+        snprintf(inifile, n, "%s/tilannekuva.ini", d);
+        if (access(inifile, R_OK) == 0)
+          cfgfile = inifile;
+      }
+    }
+  }
+  if (cfgfile != NULL && config_load_file(cfg, cfgfile, &err) < 0)
+    goto usage_err;
+  if (config_load_env(cfg, &err) < 0)
+    goto usage_err;
+  for (int i = 1; i < argc; i++) {
+    const char *name = NULL;
+    if (strcmp(argv[i], "--config") == 0) {
+      i++;
+      continue;
+    }
+    if (strncmp(argv[i], "--config=", 9) == 0)
+      continue;
+    if (strcmp(argv[i], "--data") == 0)
+      name = "server.data_dir";
+    else if (strcmp(argv[i], "--mllp") == 0)
+      name = "mllp.listen";
+    else if (strcmp(argv[i], "--http") == 0)
+      name = "http.listen";
+    else if (strcmp(argv[i], "--log-level") == 0)
+      name = "server.log_level";
+    if (name != NULL) {
+      if (i + 1 >= argc) {
+        error_set(&err, ERR_INVAL, "%s needs a value", argv[i]);
+        goto usage_err;
+      }
+      if (config_set(cfg, name, argv[++i], &err) < 0)
+        goto usage_err;
+    } else if (config_set_arg(cfg, argv[i], &err) < 0) {
+      goto usage_err;
+    }
+  }
+  if (config_validate(cfg, &err) < 0)
+    goto usage_err;
+  if (config_str(cfg, "server.data_dir")[0] == '\0') {
+    error_set(&err, ERR_INVAL, "--data DIR is required");
+    goto usage_err;
+  }
+  if (log_parse_level(config_str(cfg, "server.log_level"), &lvl) == 0)
+    log_set_level(lvl);
+
+  /* Signals are handled by this thread alone (sigwait); every thread
+   * started below inherits the blocked mask. */
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+  hub = stream_hub_new();
+  {
+    struct ingest_options io;
+    memset(&io, 0, sizeof io);
+    io.group_max = (size_t)config_int(cfg, "ingest.group_max");
+    io.group_wait_ms = (int)config_int(cfg, "ingest.group_wait");
+    if (ingest_open(config_str(cfg, "server.data_dir"), &io, hub, &in, &err) <
+        0)
+      goto fail;
+  }
+  app.in = in;
+  {
+    struct http_options ho;
+    struct api_ctx actx;
+    memset(&ho, 0, sizeof ho);
+    ho.listen = config_str(cfg, "http.listen");
+    ho.threads = (unsigned)config_int(cfg, "http.threads");
+    ho.body_max = (size_t)config_int(cfg, "http.max_body");
+    ho.tls_cert_file = config_str(cfg, "http.tls_cert")[0]
+                           ? config_str(cfg, "http.tls_cert")
+                           : NULL;
+    ho.tls_key_file = config_str(cfg, "http.tls_key")[0]
+                          ? config_str(cfg, "http.tls_key")
+                          : NULL;
+    ho.web_root = config_str(cfg, "http.web_root")[0]
+                      ? config_str(cfg, "http.web_root")
+                      : TK_WEB_ROOT;
+    ho.vendor_root = TK_VENDOR_ROOT;
+    if (access(ho.web_root, R_OK) != 0)
+      ho.web_root = NULL;
+    if (access(ho.vendor_root, R_OK) != 0)
+      ho.vendor_root = NULL;
+    if (http_server_new(&ho, &http, &err) < 0)
+      goto fail;
+    memset(&actx, 0, sizeof actx);
+    actx.org = ingest_org(in);
+    actx.bedboard = ingest_bedboard(in);
+    actx.hub = hub;
+    actx.status_json = status_json;
+    actx.flow_json = flow_json;
+    actx.metrics_text = metrics;
+    actx.app = &app;
+    if (api_install(http, &actx, &api, &err) < 0 ||
+        http_server_start(http, &err) < 0)
+      goto fail;
+    app.http = http;
+  }
+  {
+    struct mllp_server_options mo;
+    memset(&mo, 0, sizeof mo);
+    mo.listen = config_str(cfg, "mllp.listen");
+    mo.max_frame = (size_t)config_int(cfg, "mllp.max_frame");
+    mo.idle_timeout_ms = (int)config_int(cfg, "mllp.idle_timeout");
+    mo.frame_timeout_ms = (int)config_int(cfg, "mllp.frame_timeout");
+    mo.max_connections = (size_t)config_int(cfg, "mllp.max_connections");
+    mo.max_inflight = 64;
+    if (mllp_server_start(&mo, in, &mllp, &err) < 0)
+      goto fail;
+  }
+  log_info("serve", "serving '%s': MLLP on %s, HTTP on %s",
+           config_str(cfg, "server.data_dir"), config_str(cfg, "mllp.listen"),
+           config_str(cfg, "http.listen"));
+
+  while (sigwait(&set, &sig) == 0 && sig == SIGPIPE)
+    ;
+  log_info("serve", "signal %d: shutting down", sig);
+  rc = 0;
+fail:
+  if (rc != 0)
+    log_error("serve", "%s", err.msg);
+  http_server_stop(http);
+  mllp_server_stop(mllp);
+  ingest_close(in);
+  http_server_free(http);
+  api_free(api);
+  stream_hub_free(hub);
+  config_free(cfg);
+  mem_free(inifile);
+  return rc;
+usage_err:
+  fprintf(stderr, "tilannekuva serve: %s\n", err.msg);
+  config_free(cfg);
+  mem_free(inifile);
+  return 2;
+}

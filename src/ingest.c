@@ -1,0 +1,784 @@
+/* ingest.c -- channels, the one writer thread, group commit, idempotency,
+ * dead letters and the projections it keeps (see ingest.h for the flow).
+ *
+ * Design notes:
+ *  - Work that needs no shared state (parsing, mapping, pseudonymising,
+ *    sealing) runs on the submitting thread, so the writer thread does only
+ *    what must be serial: the resend check, the bed-board check, the store
+ *    writes and the projection updates.
+ *  - A group is one transaction. Projections are updated as each item is
+ *    processed (a later item in the same group must see an earlier one's
+ *    effect); if the commit fails the process stops without acknowledging
+ *    anything of the group (fail-stop), and the next start rebuilds the
+ *    projections from what is durable.
+ *  - Counters are summed per group and written once per group.
+ *
+ * Invariants: see ingest.h. The writer thread is the only user of 'wst'
+ * (the write connection) and of the bed board's mutators; 'rst' (the read
+ * connection for status) is guarded by 'rlock'. */
+#include "ingest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "adt.h"
+#include "chrono.h"
+#include "cube.h"
+#include "hl7.h"
+#include "log.h"
+#include "mem.h"
+#include "privacy.h"
+#include "stream.h"
+
+#define PEER_MAX 64
+#define REASON_MAX 160 /* == sizeof adt_error.text */
+
+enum prep { PREP_OK, PREP_AE, PREP_AR };
+
+struct ingest_item {
+  struct ingest_item *next;
+  char *data;
+  size_t len;
+  struct hl7_msg msg;
+  bool parsed;
+  const struct org_channel *ch;
+  enum prep prep;
+  enum ingest_outcome outcome;
+  struct adt_result res;
+  struct adt_error aerr; /* for AE/AR */
+  unsigned char digest[STORE_DIGEST_BYTES];
+  unsigned char *sealed;
+  size_t sealed_len;
+  char msg_type[32];
+  char source_key[EVENT_KEY_MAX];
+  char ack_id[32];
+  int64_t received_at;
+  ingest_done_fn done;
+  void *ctx;
+  char peer[PEER_MAX];
+};
+
+struct counter_delta {
+  const char *channel;
+  enum store_counter which;
+  int64_t delta;
+};
+
+#define DELTAS_MAX 256
+
+struct ingest {
+  char *dir;
+  struct ingest_options opt;
+  struct org *org;
+  struct privacy_keys *keys;
+  struct store *wst;
+  struct store *rst;
+  pthread_mutex_t rlock;
+  struct bedboard *bb;
+  pthread_rwlock_t cube_lock; /* the cube is read by HTTP threads */
+  struct stream_hub *hub;
+  int lock_fd;
+
+  pthread_mutex_t lock;
+  pthread_cond_t nonempty, space, idle;
+  struct ingest_item *head, *tail;
+  size_t depth;
+  uint64_t submitted, completed;
+  bool closing;
+  pthread_t writer;
+
+  atomic_uint_fast64_t ack_seq;
+  int64_t started_ms;
+
+  /* writer-thread statistics (read racily for metrics) */
+  atomic_uint_fast64_t groups, items, commit_failures;
+  atomic_uint_fast64_t outcome_count[INGEST_FAILED + 1];
+
+  struct counter_delta deltas[DELTAS_MAX];
+  size_t ndeltas;
+};
+
+/* ---- items ------------------------------------------------------------ */
+
+enum ingest_outcome ingest_item_outcome(const struct ingest_item *item) {
+  return item->outcome;
+}
+
+void *ingest_item_ctx(const struct ingest_item *item) { return item->ctx; }
+
+const char *ingest_item_reason(const struct ingest_item *item) {
+  return item->prep == PREP_OK && item->outcome != INGEST_ERROR
+             ? ""
+             : item->aerr.text;
+}
+
+void ingest_item_free(struct ingest_item *item) {
+  if (item == NULL)
+    return;
+  mem_free(item->data);
+  mem_free(item->sealed);
+  mem_free(item);
+}
+
+int ingest_item_ack(const struct ingest_item *item, int64_t now_ms,
+                    struct buf *out) {
+  const char *code = "AA";
+  struct hl7_ack_error ae;
+  const struct hl7_ack_error *pe = NULL;
+  if (item->outcome == INGEST_FAILED)
+    return ERR_STATE;
+  if (item->outcome == INGEST_ERROR || item->outcome == INGEST_REJECTED) {
+    code = item->outcome == INGEST_ERROR ? "AE" : "AR";
+    memset(&ae, 0, sizeof ae);
+    ae.segment = item->aerr.segment;
+    ae.occurrence = item->aerr.occurrence ? item->aerr.occurrence : 1;
+    ae.field = item->aerr.field;
+    ae.comp = item->aerr.component;
+    ae.code = (unsigned)item->aerr.hl7_code;
+    ae.text = item->aerr.text;
+    pe = &ae;
+  }
+  if (item->parsed)
+    return hl7_ack_build(&item->msg, code, item->ack_id, now_ms, pe, out);
+  return hl7_ack_build_raw(item->data, item->len, code, item->ack_id, now_ms,
+                           pe, out);
+}
+
+/* Copies a C string, truncating to 'cap' - 1 bytes. */
+static void copy_text(char *dst, size_t cap, const char *src) {
+  size_t n = strnlen(src, cap - 1);
+  memcpy(dst, src, n);
+  dst[n] = '\0';
+}
+
+static void set_error(struct ingest_item *it, enum prep p, const char *seg,
+                      unsigned field, unsigned comp, int code,
+                      const char *text) {
+  it->prep = p;
+  memset(&it->aerr, 0, sizeof it->aerr);
+  snprintf(it->aerr.segment, sizeof it->aerr.segment, "%s", seg);
+  it->aerr.occurrence = 1;
+  it->aerr.field = field;
+  it->aerr.component = comp;
+  it->aerr.hl7_code = code;
+  copy_text(it->aerr.text, sizeof it->aerr.text, text);
+}
+
+/* Printable ASCII copy of a span for texts and keys. */
+static void span_copy(struct hl7_span s, char *out, size_t cap) {
+  size_t n = 0;
+  for (size_t i = 0; i < s.len && n + 1 < cap; i++) {
+    unsigned char ch = (unsigned char)s.p[i];
+    out[n++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
+  }
+  out[n] = '\0';
+}
+
+/* Seals the raw bytes, bound to channel and key. */
+static int seal_payload(struct ingest *in, struct ingest_item *it) {
+  char ad[EVENT_ID_MAX + EVENT_KEY_MAX + 2];
+  int n = snprintf(ad, sizeof ad, "%s|%s", it->ch ? it->ch->id : "",
+                   it->source_key);
+  size_t cap = privacy_sealed_len(it->len);
+  it->sealed = mem_alloc(cap);
+  return privacy_seal(in->keys, it->data, it->len, ad, (size_t)n, it->sealed,
+                      cap, &it->sealed_len, NULL);
+}
+
+/* Parse, identify the channel, map: everything that needs no shared
+ * mutable state. */
+static void prepare(struct ingest *in, struct ingest_item *it) {
+  struct hl7_error herr;
+  const struct hl7_seg *msh;
+  struct hl7_span app, fac, key, type, trig;
+  char text[REASON_MAX];
+  int rc;
+
+  memset(&herr, 0, sizeof herr);
+  rc = hl7_parse(it->data, it->len, &it->msg, &herr);
+  if (rc < 0) {
+    copy_text(text, sizeof text,
+              herr.base.msg[0] ? herr.base.msg : err_str(rc));
+    set_error(it, PREP_AR, herr.segment[0] ? herr.segment : "MSH", herr.field,
+              0, herr.hl7_code ? (int)herr.hl7_code : 100, text);
+    return;
+  }
+  it->parsed = true;
+  msh = hl7_segment(&it->msg, "MSH", 0);
+  app = hl7_get(&it->msg, msh, 3, 0, 1, 0);
+  fac = hl7_get(&it->msg, msh, 4, 0, 1, 0);
+  key = hl7_get(&it->msg, msh, 10, 0, 0, 0);
+  type = hl7_get(&it->msg, msh, 9, 0, 1, 0);
+  trig = hl7_get(&it->msg, msh, 9, 0, 2, 0);
+  {
+    char t[8], g[8];
+    span_copy(type, t, sizeof t);
+    span_copy(trig, g, sizeof g);
+    snprintf(it->msg_type, sizeof it->msg_type, "%s%s%s", t, g[0] ? "^" : "",
+             g);
+  }
+  if (key.len < EVENT_KEY_MAX)
+    span_copy(key, it->source_key, sizeof it->source_key);
+  it->ch = org_channel_by_sender(in->org, app.p, app.len, fac.p, fac.len);
+  if (it->ch == NULL) {
+    char a[48], f[48];
+    span_copy(app, a, sizeof a);
+    span_copy(fac, f, sizeof f);
+    snprintf(text, sizeof text,
+             "MSH-3/MSH-4: sender '%s'/'%s' is not configured", a, f);
+    set_error(it, PREP_AR, "MSH", 3, 1, 204, text);
+    return;
+  }
+  if (key.len == 0 || key.len >= EVENT_KEY_MAX) {
+    set_error(it, PREP_AR, "MSH", 10, 0, key.len ? 102 : 101,
+              key.len ? "MSH-10: message control id too long"
+                      : "MSH-10: message control id missing");
+    return;
+  }
+  span_copy(key, it->source_key, sizeof it->source_key);
+  /* Content digest: every segment after MSH, each ended by CR whatever
+   * terminator was sent, so a resend with a fresh MSH-7 or other line ends
+   * still counts as the same message. */
+  {
+    struct buf norm;
+    unsigned nseg = hl7_segment_count(&it->msg);
+    buf_init(&norm, it->msg.len + nseg + 1);
+    for (unsigned i = 1; i < nseg; i++) {
+      const struct hl7_seg *sg = hl7_segment_at(&it->msg, i);
+      if (buf_append(&norm, it->msg.data + sg->off, sg->len) < 0 ||
+          buf_putc(&norm, '\r') < 0)
+        break; /* cannot happen: the cap covers every segment */
+    }
+    privacy_digest(norm.data ? norm.data : "", norm.len, it->digest);
+    buf_release(&norm);
+  }
+  if (!adt_handles(&it->msg)) {
+    char t[16];
+    span_copy(type, t, sizeof t);
+    snprintf(text, sizeof text, "MSH-9: unsupported message type '%s'", t);
+    set_error(it, PREP_AE, "MSH", 9, 1, 200, text);
+    return;
+  }
+  rc = adt_map(&it->msg, in->org, it->ch, in->keys, it->received_at, &it->res,
+               &it->aerr);
+  if (rc < 0) {
+    it->prep = PREP_AE;
+    return;
+  }
+  it->prep = PREP_OK;
+}
+
+int ingest_submit_hl7(struct ingest *in, const char *data, size_t len,
+                      const char *peer, ingest_done_fn done, void *ctx) {
+  struct ingest_item *it = mem_calloc(1, sizeof *it);
+  it->data = mem_alloc(len + 1);
+  memcpy(it->data, data, len);
+  it->data[len] = '\0';
+  it->len = len;
+  it->done = done;
+  it->ctx = ctx;
+  it->received_at = chrono_now_ms();
+  snprintf(it->peer, sizeof it->peer, "%s", peer ? peer : "");
+  snprintf(it->ack_id, sizeof it->ack_id, "TK%" PRId64 "-%" PRIuFAST64,
+           in->started_ms,
+           (uint_fast64_t)atomic_fetch_add(&in->ack_seq, 1) + 1);
+  prepare(in, it);
+  if (seal_payload(in, it) < 0) {
+    /* Cannot happen with a loaded key; never store plain bytes. */
+    ingest_item_free(it);
+    return ERR_CRYPTO;
+  }
+
+  pthread_mutex_lock(&in->lock);
+  while (!in->closing && in->depth >= in->opt.queue_max)
+    pthread_cond_wait(&in->space, &in->lock);
+  if (in->closing) {
+    pthread_mutex_unlock(&in->lock);
+    ingest_item_free(it);
+    return ERR_CLOSED;
+  }
+  if (in->tail != NULL)
+    in->tail->next = it;
+  else
+    in->head = it;
+  in->tail = it;
+  in->depth++;
+  in->submitted++;
+  pthread_cond_signal(&in->nonempty);
+  pthread_mutex_unlock(&in->lock);
+  return 0;
+}
+
+void ingest_flush(struct ingest *in) {
+  pthread_mutex_lock(&in->lock);
+  while (in->completed < in->submitted)
+    pthread_cond_wait(&in->idle, &in->lock);
+  pthread_mutex_unlock(&in->lock);
+}
+
+/* ---- the writer ------------------------------------------------------- */
+
+static void count(struct ingest *in, const char *channel,
+                  enum store_counter which) {
+  for (size_t i = 0; i < in->ndeltas; i++) {
+    if (in->deltas[i].which == which &&
+        strcmp(in->deltas[i].channel, channel) == 0) {
+      in->deltas[i].delta++;
+      return;
+    }
+  }
+  if (in->ndeltas < DELTAS_MAX) {
+    in->deltas[in->ndeltas].channel = channel;
+    in->deltas[in->ndeltas].which = which;
+    in->deltas[in->ndeltas].delta = 1;
+    in->ndeltas++;
+  }
+}
+
+static int flush_counters(struct ingest *in, struct error *err) {
+  for (size_t i = 0; i < in->ndeltas; i++) {
+    int rc = store_counter_add(in->wst, in->deltas[i].channel,
+                               in->deltas[i].which, in->deltas[i].delta, err);
+    if (rc < 0)
+      return rc;
+  }
+  in->ndeltas = 0;
+  return 0;
+}
+
+static int dead_letter(struct ingest *in, struct ingest_item *it,
+                       const char *ack_code, struct error *err) {
+  struct store_dead_letter d;
+  char loc[32] = "";
+  int64_t id;
+  if (it->aerr.segment[0] != '\0') {
+    if (it->aerr.field > 0)
+      snprintf(loc, sizeof loc, "%s-%u", it->aerr.segment, it->aerr.field);
+    else
+      snprintf(loc, sizeof loc, "%s", it->aerr.segment);
+  }
+  memset(&d, 0, sizeof d);
+  d.channel = it->ch ? it->ch->id : "";
+  d.source_key = it->source_key;
+  d.msg_type = it->msg_type;
+  d.received_at = it->received_at;
+  d.ack_code = ack_code;
+  d.reason = it->aerr.text;
+  d.location = loc;
+  d.sealed = it->sealed;
+  d.sealed_len = it->sealed_len;
+  return store_dead_letter_put(in->wst, &d, &id, err);
+}
+
+/* Processes one item inside the open transaction. A negative return is a
+ * storage failure that fails the whole group. */
+static int process(struct ingest *in, struct ingest_item *it,
+                   struct error *err) {
+  const char *chan = it->ch ? it->ch->id : "";
+  int rc;
+  if (it->prep == PREP_AR) {
+    it->outcome = INGEST_REJECTED;
+    count(in, chan, STORE_C_REJECTED);
+    log_info("ingest", "AR from %s: %s", it->peer, it->aerr.text);
+    return dead_letter(in, it, "AR", err);
+  }
+  if (it->prep == PREP_OK || it->prep == PREP_AE) {
+    bool found = false;
+    unsigned char digest[STORE_DIGEST_BYTES];
+    rc = store_message_lookup(in->wst, chan, it->source_key, &found, digest,
+                              err);
+    if (rc < 0)
+      return rc;
+    if (found) {
+      if (memcmp(digest, it->digest, STORE_DIGEST_BYTES) == 0) {
+        it->outcome = INGEST_DUPLICATE;
+        count(in, chan, STORE_C_DUPLICATES);
+        return 0;
+      }
+      {
+        char text[REASON_MAX];
+        snprintf(text, sizeof text,
+                 "MSH-10: control id '%.60s' was already used for a different "
+                 "message",
+                 it->source_key);
+        set_error(it, PREP_AE, "MSH", 10, 0, 204, text);
+      }
+    }
+  }
+  if (it->prep == PREP_OK) {
+    struct error berr;
+    for (size_t i = 0; i < it->res.n; i++) {
+      error_clear(&berr);
+      if (bedboard_check(in->bb, &it->res.ev[i], &berr) < 0) {
+        char text[REASON_MAX];
+        copy_text(text, sizeof text, berr.msg);
+        set_error(it, PREP_AE, "PV1", 0, 0, 207, text);
+        break;
+      }
+    }
+  }
+  if (it->prep == PREP_AE) {
+    it->outcome = INGEST_ERROR;
+    count(in, chan, STORE_C_ERRORS);
+    log_info("ingest", "AE for %s from %s: %s", it->msg_type, it->peer,
+             it->aerr.text);
+    return dead_letter(in, it, "AE", err);
+  }
+  {
+    struct store_message m;
+    int64_t mid;
+    memset(&m, 0, sizeof m);
+    m.channel = chan;
+    m.source_key = it->source_key;
+    m.msg_type = it->msg_type;
+    m.received_at = it->received_at;
+    memcpy(m.digest, it->digest, STORE_DIGEST_BYTES);
+    m.sealed = it->sealed;
+    m.sealed_len = it->sealed_len;
+    m.flags = it->res.flags;
+    rc = store_message_put(in->wst, &m, &mid, err);
+    if (rc < 0)
+      return rc;
+    for (size_t i = 0; i < it->res.n; i++) {
+      struct error berr;
+      rc = store_event_append(in->wst, mid, &it->res.ev[i], err);
+      if (rc < 0)
+        return rc;
+      if (bedboard_apply(in->bb, &it->res.ev[i], &berr) < 0)
+        log_warn("ingest", "event %" PRId64 " checked but not applied: %s",
+                 it->res.ev[i].seq, berr.msg);
+    }
+    it->outcome = INGEST_ACCEPTED;
+    count(in, chan, STORE_C_ACCEPTED);
+    if (it->res.flags & EVENT_F_UNVERIFIED_ID)
+      count(in, chan, STORE_C_UNVERIFIED_ID);
+  }
+  return 0;
+}
+
+static int apply_cb(void *ctx, const struct event *ev) {
+  struct bedboard *bb = ctx;
+  struct error err;
+  if (bedboard_apply(bb, ev, &err) < 0)
+    log_warn("ingest", "rebuild: event %" PRId64 " not applied: %s", ev->seq,
+             err.msg);
+  return 0;
+}
+
+/* Builds the bed board from the log (at open, before any reader). */
+static int rebuild(struct ingest *in, struct error *err) {
+  struct bedboard *bb = bedboard_new(in->org);
+  int rc = store_events_scan(in->wst, 0, apply_cb, bb, err);
+  if (rc < 0) {
+    bedboard_free(bb);
+    return rc;
+  }
+  bedboard_free(in->bb);
+  in->bb = bb;
+  bedboard_publish(in->bb, chrono_now_ms());
+  return 0;
+}
+
+static void publish(struct ingest *in) {
+  size_t changed = bedboard_publish(in->bb, chrono_now_ms());
+  if (changed > 0 && in->hub != NULL) {
+    struct bedboard_snapshot *snap = bedboard_snapshot_get(in->bb);
+    struct buf b;
+    char iso[32];
+    chrono_format_iso(chrono_now_ms(), iso);
+    buf_init(&b, 1u << 20);
+    if (buf_printf(&b, "{\"version\":%" PRIu64 ",\"as_of\":\"%s\",\"changed\":",
+                   bedboard_snapshot_version(snap), iso) == 0 &&
+        bedboard_changed_json(in->bb, &b) == 0 && buf_putc(&b, '}') == 0)
+      stream_hub_publish(in->hub, "bedboard", buf_str(&b));
+    buf_release(&b);
+    bedboard_snapshot_release(snap);
+  }
+}
+
+static void run_group(struct ingest *in, struct ingest_item *group) {
+  struct error err;
+  int rc;
+  size_t n = 0;
+  error_clear(&err);
+  in->ndeltas = 0;
+  rc = store_begin(in->wst, &err);
+  pthread_rwlock_wrlock(&in->cube_lock);
+  for (struct ingest_item *it = group; rc == 0 && it != NULL; it = it->next) {
+    rc = process(in, it, &err);
+    n++;
+  }
+  pthread_rwlock_unlock(&in->cube_lock);
+  if (rc == 0)
+    rc = flush_counters(in, &err);
+  if (rc == 0)
+    rc = store_commit(in->wst, &err);
+  if (rc < 0) {
+    /* The projections already saw this group's events and the store did
+     * not keep them. Fail-stop: nothing of the group is acknowledged, and
+     * the process exits so that the next start rebuilds the projections
+     * from what is durable (docs/ARCHITECTURE.md). */
+    log_error("ingest",
+              "group of %zu failed to commit, nothing acknowledged; stopping: "
+              "%s",
+              n, err.msg);
+    store_rollback(in->wst);
+    _exit(3);
+  }
+  publish(in);
+  atomic_fetch_add(&in->groups, 1);
+  for (struct ingest_item *it = group; it != NULL;) {
+    struct ingest_item *next = it->next;
+    it->next = NULL;
+    atomic_fetch_add(&in->items, 1);
+    atomic_fetch_add(&in->outcome_count[it->outcome], 1);
+    it->done(it->ctx, it);
+    it = next;
+  }
+}
+
+static void *writer_main(void *arg) {
+  struct ingest *in = arg;
+  for (;;) {
+    struct ingest_item *group, *last;
+    size_t n = 0;
+    pthread_mutex_lock(&in->lock);
+    while (in->head == NULL && !in->closing)
+      pthread_cond_wait(&in->nonempty, &in->lock);
+    if (in->head == NULL && in->closing) {
+      pthread_mutex_unlock(&in->lock);
+      break;
+    }
+    if (in->opt.group_wait_ms > 0 && in->depth < in->opt.group_max) {
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      ts.tv_nsec += (long)in->opt.group_wait_ms * 1000000L;
+      ts.tv_sec += ts.tv_nsec / 1000000000L;
+      ts.tv_nsec %= 1000000000L;
+      pthread_cond_timedwait(&in->nonempty, &in->lock, &ts);
+    }
+    group = last = in->head;
+    n = 1;
+    while (n < in->opt.group_max && last->next != NULL) {
+      last = last->next;
+      n++;
+    }
+    in->head = last->next;
+    if (in->head == NULL)
+      in->tail = NULL;
+    last->next = NULL;
+    in->depth -= n;
+    pthread_cond_broadcast(&in->space);
+    pthread_mutex_unlock(&in->lock);
+
+    run_group(in, group);
+
+    pthread_mutex_lock(&in->lock);
+    in->completed += n;
+    if (in->completed == in->submitted)
+      pthread_cond_broadcast(&in->idle);
+    pthread_mutex_unlock(&in->lock);
+  }
+  return NULL;
+}
+
+/* ---- open / close ----------------------------------------------------- */
+
+static char *path_join(const char *dir, const char *name) {
+  size_t n = strlen(dir) + strlen(name) + 2;
+  char *p = mem_alloc(n);
+  snprintf(p, n, "%s/%s", dir, name);
+  return p;
+}
+
+int ingest_open(const char *dir, const struct ingest_options *opt,
+                struct stream_hub *hub, struct ingest **out,
+                struct error *err) {
+  struct ingest *in = mem_calloc(1, sizeof *in);
+  char *p = NULL;
+  int rc;
+
+  in->dir = mem_strdup(dir);
+  in->opt = *opt;
+  if (in->opt.group_max == 0)
+    in->opt.group_max = 4096;
+  if (in->opt.queue_max == 0)
+    in->opt.queue_max = 65536;
+  in->hub = hub;
+  in->lock_fd = -1;
+  in->started_ms = chrono_now_ms();
+  pthread_mutex_init(&in->lock, NULL);
+  pthread_mutex_init(&in->rlock, NULL);
+  pthread_rwlock_init(&in->cube_lock, NULL);
+  pthread_cond_init(&in->nonempty, NULL);
+  pthread_cond_init(&in->space, NULL);
+  pthread_cond_init(&in->idle, NULL);
+
+  p = path_join(dir, INGEST_LOCK_FILE);
+  in->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (in->lock_fd < 0) {
+    rc = error_set(err, ERR_IO, "cannot open '%s': %s", p, strerror(errno));
+    goto fail;
+  }
+  if (flock(in->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    rc = error_set(err, ERR_STATE,
+                   "data directory '%s' is in use by another process", dir);
+    goto fail;
+  }
+  mem_free(p);
+  p = path_join(dir, INGEST_KEY_FILE);
+  rc = privacy_keys_load(p, &in->keys, err);
+  if (rc < 0)
+    goto fail;
+  mem_free(p);
+  p = path_join(dir, INGEST_ORG_FILE);
+  rc = org_load_file(p, &in->org, err);
+  if (rc < 0)
+    goto fail;
+  mem_free(p);
+  p = path_join(dir, INGEST_DB_FILE);
+  rc = store_open(p, 0, &in->wst, err);
+  if (rc < 0)
+    goto fail;
+  rc = store_open(p, STORE_READONLY, &in->rst, err);
+  if (rc < 0)
+    goto fail;
+  mem_free(p);
+  p = NULL;
+  rc = rebuild(in, err);
+  if (rc < 0)
+    goto fail;
+  if (pthread_create(&in->writer, NULL, writer_main, in) != 0) {
+    rc = error_set(err, ERR_IO, "cannot start the writer thread");
+    goto fail;
+  }
+  *out = in;
+  return 0;
+fail:
+  mem_free(p);
+  bedboard_free(in->bb);
+  store_close(in->rst);
+  store_close(in->wst);
+  org_free(in->org);
+  privacy_keys_free(in->keys);
+  if (in->lock_fd >= 0)
+    close(in->lock_fd);
+  mem_free(in->dir);
+  mem_free(in);
+  return rc;
+}
+
+void ingest_close(struct ingest *in) {
+  if (in == NULL)
+    return;
+  pthread_mutex_lock(&in->lock);
+  in->closing = true;
+  pthread_cond_broadcast(&in->nonempty);
+  pthread_cond_broadcast(&in->space);
+  pthread_mutex_unlock(&in->lock);
+  pthread_join(in->writer, NULL);
+  bedboard_free(in->bb);
+  store_close(in->rst);
+  store_close(in->wst);
+  org_free(in->org);
+  privacy_keys_free(in->keys);
+  close(in->lock_fd);
+  pthread_mutex_destroy(&in->lock);
+  pthread_mutex_destroy(&in->rlock);
+  pthread_rwlock_destroy(&in->cube_lock);
+  pthread_cond_destroy(&in->nonempty);
+  pthread_cond_destroy(&in->space);
+  pthread_cond_destroy(&in->idle);
+  mem_free(in->dir);
+  mem_free(in);
+}
+
+/* ---- read side -------------------------------------------------------- */
+
+const struct org *ingest_org(const struct ingest *in) { return in->org; }
+
+struct bedboard *ingest_bedboard(struct ingest *in) {
+  return in->bb;
+}
+
+int ingest_status_json(struct ingest *in, struct buf *out, struct error *err) {
+  struct store_status st;
+  int rc;
+  pthread_mutex_lock(&in->rlock);
+  rc = store_status_get(in->rst, &st, err);
+  pthread_mutex_unlock(&in->rlock);
+  if (rc < 0)
+    return rc;
+  return ingest_status_format(&st, out);
+}
+
+int ingest_status_format(const struct store_status *st, struct buf *out) {
+  bool first = true;
+  int rc = buf_printf(out,
+                      "{\"messages\":{\"accepted\":%" PRId64
+                      ",\"duplicates\":%" PRId64 ",\"rejected\":%" PRId64
+                      ",\"errors\":%" PRId64 ",\"dead_letters\":%" PRId64
+                      "},\"data_quality\":{\"unverified_identity\":%" PRId64
+                      "},\"events\":{\"total\":%" PRId64
+                      ",\"last_seq\":%" PRId64 ",\"by_kind\":{",
+                      st->accepted, st->duplicates, st->rejected, st->errors,
+                      st->dead_letters, st->unverified_id, st->events_total,
+                      st->last_seq);
+  for (int k = 1; rc == 0 && k < EV__COUNT; k++) {
+    if (st->by_kind[k] == 0)
+      continue;
+    rc = buf_printf(out, "%s\"%s\":%" PRId64, first ? "" : ",",
+                    event_kind_name((enum event_kind)k), st->by_kind[k]);
+    first = false;
+  }
+  if (rc == 0)
+    rc = buf_puts(out, "}}}");
+  return rc;
+}
+
+int ingest_flow_json(struct ingest *in, const char *unit, struct buf *out,
+                     struct error *err) {
+  int rc;
+  pthread_rwlock_rdlock(&in->cube_lock);
+  rc = cube_flow_json(bedboard_cube(in->bb), in->org, unit,
+                      chrono_local_date(chrono_now_ms()), out, err);
+  pthread_rwlock_unlock(&in->cube_lock);
+  return rc;
+}
+
+int ingest_metrics(struct ingest *in, struct buf *out) {
+  static const char *const names[] = {"accepted", "duplicate", "error",
+                                      "rejected", "failed"};
+  int rc = buf_printf(out,
+                      "# TYPE tk_ingest_groups_total counter\n"
+                      "tk_ingest_groups_total %" PRIuFAST64 "\n"
+                      "# TYPE tk_ingest_commit_failures_total counter\n"
+                      "tk_ingest_commit_failures_total %" PRIuFAST64 "\n"
+                      "# TYPE tk_ingest_messages_total counter\n",
+                      (uint_fast64_t)atomic_load(&in->groups),
+                      (uint_fast64_t)atomic_load(&in->commit_failures));
+  for (int i = 0; rc == 0 && i <= INGEST_FAILED; i++)
+    rc = buf_printf(
+        out, "tk_ingest_messages_total{outcome=\"%s\"} %" PRIuFAST64 "\n",
+        names[i], (uint_fast64_t)atomic_load(&in->outcome_count[i]));
+  if (rc == 0) {
+    size_t depth;
+    pthread_mutex_lock(&in->lock);
+    depth = in->depth;
+    pthread_mutex_unlock(&in->lock);
+    rc = buf_printf(out,
+                    "# TYPE tk_ingest_queue_depth gauge\n"
+                    "tk_ingest_queue_depth %zu\n",
+                    depth);
+  }
+  return rc;
+}

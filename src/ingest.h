@@ -1,0 +1,126 @@
+/* ingest.h -- the ingest service: channels, the one writer thread, group
+ * commit, idempotency, dead letters, and the projections it keeps.
+ *
+ * Flow of one HL7 v2 message (DESIGN.md):
+ *
+ *   caller thread (MLLP I/O, importer)         writer thread
+ *   ----------------------------------         -------------
+ *   ingest_submit_hl7:
+ *     parse -> channel by MSH-3/4 ->
+ *     map ADT to events (pseudonymised) ->
+ *     seal the raw payload -> enqueue  ───────>  take a group of items
+ *                                                BEGIN
+ *                                                per item: resend? -> AA
+ *                                                  mapping error -> dead letter
+ *                                                  bed board refuses -> dead
+ *                                                  letter; else store message
+ *                                                  + events, apply projections
+ *                                                COMMIT (fsync)
+ *                                                publish snapshot, notify SSE
+ *     <─────────────────────────────────────────  done(item) for each item
+ *   ingest_item_ack -> ACK bytes
+ *
+ * Invariants:
+ *  1. done() is called for an item only after everything it changed is
+ *     durable; when a group fails to commit the process stops (fail-stop)
+ *     before anything of it is acknowledged, so the sender resends;
+ *  2. (channel, MSH-10) is applied at most once; a resend with the same
+ *     content is acknowledged AA and counted as a duplicate; the same id with
+ *     different content is refused AE and kept as a dead letter;
+ *  3. every refused input is kept (sealed) in the dead letters with the
+ *     reason; nothing personal is logged.
+ *
+ * Thread safety: ingest_submit_* may be called from any thread; done
+ * callbacks run on the writer thread and must be quick (hand the item to
+ * another thread). */
+#ifndef TK_INGEST_H
+#define TK_INGEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bedboard.h"
+#include "buf.h"
+#include "compat.h"
+#include "err.h"
+#include "org.h"
+#include "store.h"
+
+struct ingest;
+struct ingest_item;
+struct stream_hub;
+struct cube;
+
+enum ingest_outcome {
+  INGEST_ACCEPTED = 0, /* stored and applied: AA */
+  INGEST_DUPLICATE,    /* a resend: AA, nothing applied */
+  INGEST_ERROR,        /* readable, not usable: AE, dead letter */
+  INGEST_REJECTED,     /* unreadable or unknown sender: AR, dead letter */
+  INGEST_FAILED        /* storage failed: no ACK; the sender must resend */
+};
+
+struct ingest_options {
+  size_t group_max;  /* most items in one transaction */
+  int group_wait_ms; /* extra wait for a fuller group; 0 = none */
+  size_t queue_max;  /* items waiting before submit blocks */
+};
+
+typedef void (*ingest_done_fn)(void *ctx, struct ingest_item *item);
+
+/* Opens the data directory 'dir' (store, key file, organisation), rebuilds
+ * the projections from the event log and starts the writer thread.
+ * 'hub' (may be NULL) receives "bedboard" events after commits. */
+NODISCARD int ingest_open(const char *dir, const struct ingest_options *opt,
+                          struct stream_hub *hub, struct ingest **out,
+                          struct error *err);
+
+/* Drains the queue, stops the writer and closes everything. Accepts NULL. */
+void ingest_close(struct ingest *in);
+
+/* Copies 'len' bytes of one HL7 v2 message and queues it; 'done' is called
+ * with the item once its outcome is durable. 'peer' names the source for
+ * logs ("127.0.0.1:53211"; never personal data). Blocks while the queue is
+ * full. ERR_CLOSED after ingest_close began. */
+NODISCARD int ingest_submit_hl7(struct ingest *in, const char *data,
+                                size_t len, const char *peer,
+                                ingest_done_fn done, void *ctx);
+
+/* Waits until every item submitted so far has completed. */
+void ingest_flush(struct ingest *in);
+
+enum ingest_outcome ingest_item_outcome(const struct ingest_item *item);
+void *ingest_item_ctx(const struct ingest_item *item);
+/* Appends the HL7 ACK for a completed item (not for INGEST_FAILED). */
+NODISCARD int ingest_item_ack(const struct ingest_item *item, int64_t now_ms,
+                              struct buf *out);
+/* A short reason for AE/AR outcomes ("" otherwise); no personal data. */
+const char *ingest_item_reason(const struct ingest_item *item);
+void ingest_item_free(struct ingest_item *item);
+
+/* Read-side access for the HTTP API. */
+const struct org *ingest_org(const struct ingest *in);
+struct bedboard *ingest_bedboard(struct ingest *in);
+/* Status JSON (store counts plus live figures), read through a separate
+ * read-only store connection; thread-safe. */
+NODISCARD int ingest_status_json(struct ingest *in, struct buf *out,
+                                 struct error *err);
+/* Formats store counts as the status JSON:
+ * {"messages":{"accepted","duplicates","rejected","errors","dead_letters"},
+ *  "data_quality":{"unverified_identity"},
+ *  "events":{"total","last_seq","by_kind":{"episode.admitted":N,...}}} */
+NODISCARD int ingest_status_format(const struct store_status *st,
+                                   struct buf *out);
+/* Flow figures for a unit (the cube), thread-safe. */
+NODISCARD int ingest_flow_json(struct ingest *in, const char *unit,
+                               struct buf *out, struct error *err);
+/* Prometheus text lines for ingest metrics. */
+NODISCARD int ingest_metrics(struct ingest *in, struct buf *out);
+
+/* Data directory layout. */
+#define INGEST_DB_FILE "tilannekuva.db"
+#define INGEST_KEY_FILE "keys"
+#define INGEST_ORG_FILE "org.json"
+#define INGEST_LOCK_FILE "lock"
+
+#endif
