@@ -1,0 +1,309 @@
+// flow.js -- patient-flow panel: key figures, the 30-day occupancy trend and
+// admissions by hour of day, each chart with a table alternative.
+//
+// Charts are drawn with Chart.js (window.Chart, loaded from the npm package
+// by a classic script); without it the tables are shown open instead. Each
+// chart has a visible one-sentence summary and a <details> table with the
+// same numbers, so nothing is available only as pixels. Small counts that the
+// server suppressed ("<5") are shown as such, with the reason, never as 0.
+
+import { h, replace, setText, domId } from './dom.js';
+import { t, num, pct, date, hour, locale } from './i18n.js';
+import { BAND_HIGH, BAND_CRITICAL } from './board.js';
+
+const COLOR_LINE = '#1d4f91';
+const COLOR_BAR = '#2f6f9f';
+const COLOR_GRID = '#d5dbe1';
+const COLOR_TEXT = '#2b3540';
+const COLOR_HIGH = '#8a5300';
+const COLOR_CRITICAL = '#b3261e';
+
+function isSuppressed(v) {
+  return v === '<5' || (v && typeof v === 'object' && v.suppressed === true);
+}
+
+function value(v) {
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  if (v && typeof v === 'object') {
+    if ('pct' in v) return typeof v.pct === 'number' ? v.pct : null;
+    if (typeof v.value === 'number') return v.value;
+    if (typeof v.n === 'number') return v.n;
+    if (typeof v.count === 'number') return v.count;
+  }
+  return null;
+}
+
+/** Normalises admissions_by_hour to 24 entries {v: number|null, suppressed}. */
+export function hoursOf(flow) {
+  const out = Array.from({ length: 24 }, () => ({ v: 0, suppressed: false }));
+  const src = flow?.admissions_by_hour;
+  if (!Array.isArray(src)) return null;
+  src.forEach((e, i) => {
+    let hr = i;
+    let raw = e;
+    if (e && typeof e === 'object' && !isSuppressed(e) && typeof e.hour === 'number') {
+      hr = e.hour;
+      raw = e.n ?? e.count ?? e.value ?? e.admissions;
+    }
+    if (hr < 0 || hr > 23) return;
+    out[hr] = isSuppressed(raw) ? { v: null, suppressed: true } : { v: value(raw) ?? 0, suppressed: false };
+  });
+  return out;
+}
+
+/** Normalises the daily series (occupancy_trend or series) to
+ * [{date, v: number|null}]; null values are days without data. */
+export function trendOf(flow) {
+  const src = flow?.occupancy_trend ?? flow?.series;
+  if (!Array.isArray(src)) return null;
+  return src.filter((e) => e && e.date).map((e) => ({ date: e.date, v: value(e.pct ?? e.occupancy_pct ?? e.value) }));
+}
+
+// Dashed lines at the band limits, drawn by a tiny Chart.js plugin.
+const bandLines = {
+  id: 'tkBandLines',
+  afterDatasetsDraw(chart) {
+    const y = chart.scales.y;
+    const area = chart.chartArea;
+    if (!y || !area) return;
+    const ctx = chart.ctx;
+    for (const [v, color] of [
+      [BAND_HIGH, COLOR_HIGH],
+      [BAND_CRITICAL, COLOR_CRITICAL],
+    ]) {
+      const py = y.getPixelForValue(v);
+      if (py < area.top || py > area.bottom) continue;
+      ctx.save();
+      ctx.setLineDash([6, 4]);
+      ctx.strokeStyle = color;
+      ctx.lineWidth = 1.5;
+      ctx.beginPath();
+      ctx.moveTo(area.left, py);
+      ctx.lineTo(area.right, py);
+      ctx.stroke();
+      ctx.restore();
+    }
+  },
+};
+
+function chartLib() {
+  const C = window.Chart;
+  if (typeof C !== 'function') return null;
+  if (!C.__tkDefaults) {
+    C.defaults.font.family = getComputedStyle(document.body).fontFamily || 'system-ui, sans-serif';
+    C.defaults.font.size = 13;
+    C.defaults.color = COLOR_TEXT;
+    C.__tkDefaults = true;
+  }
+  return C;
+}
+
+export class FlowPanel {
+  constructor(section, body, heading) {
+    this.section = section;
+    this.body = body;
+    this.heading = heading;
+    this.charts = [];
+    this.openDetails = new Set();
+    this.flow = null;
+    this.unitName = '';
+  }
+
+  destroyCharts() {
+    for (const c of this.charts) c.destroy();
+    this.charts = [];
+  }
+
+  hide() {
+    this.destroyCharts();
+    this.section.hidden = true;
+    this.flow = null;
+  }
+
+  unavailable(unitName, message) {
+    this.destroyCharts();
+    this.flow = null;
+    this.section.hidden = false;
+    setText(this.heading, t('flow.heading_unit', { unit: unitName }));
+    replace(this.body, h('p', { class: 'note', text: message || t('flow.unavailable') }));
+  }
+
+  /** Renders 'flow' for the unit called 'unitName' (rebuilds the panel). */
+  render(flow, unitName) {
+    this.flow = flow;
+    this.unitName = unitName;
+    for (const d of this.body.querySelectorAll('details[data-key]')) {
+      if (d.open) this.openDetails.add(d.dataset.key);
+      else this.openDetails.delete(d.dataset.key);
+    }
+    this.destroyCharts();
+    this.section.hidden = false;
+    setText(this.heading, t('flow.heading_unit', { unit: unitName }));
+
+    let anySuppressed = false;
+    const show = (v, kind) => {
+      if (isSuppressed(v)) {
+        anySuppressed = true;
+        return t('suppressed');
+      }
+      const n = value(v);
+      if (n == null) return t('patient.none');
+      if (kind === 'pct') return pct(n);
+      if (kind === 'days') return t('days', { n: Math.round(n * 10) / 10 });
+      return num(n);
+    };
+
+    const occ = flow.occupancy || {};
+    const los = flow.los_days || flow.los || {};
+    const atLeast = (text) => (los.capped === true ? t('flow.capped', { value: text }) : text);
+    const kpi = h('dl', { class: 'kpis' });
+    const add = (label, text) => kpi.append(h('div', { class: 'kpi' }, h('dt', { class: 'kpi__label', text: label }), h('dd', { class: 'kpi__value', text })));
+    add(t('flow.occ_today'), show(occ.today, 'pct'));
+    add(t('flow.occ_avg7'), show(occ.avg7, 'pct'));
+    add(t('flow.occ_avg30'), show(occ.avg30, 'pct'));
+    if (flow.admissions !== undefined) add(t('flow.admissions'), show(flow.admissions, 'n'));
+    if (flow.discharges !== undefined) add(t('flow.discharges'), show(flow.discharges, 'n'));
+    add(t('flow.los_median'), atLeast(show(los.median, 'days')));
+    add(t('flow.los_p90'), atLeast(show(los.p90, 'days')));
+    add(t('flow.los_n'), show(los.n, 'n'));
+    add(t('flow.transfer_delay'), show(flow.transfer_delay_days, 'n'));
+
+    const trend = trendOf(flow);
+    const hours = hoursOf(flow);
+    if (hours && hours.some((x) => x.suppressed)) anySuppressed = true;
+
+    const charts = h('div', { class: 'charts' });
+    const C = chartLib();
+    const pending = [];
+    if (trend) pending.push(this.trendFigure(charts, trend, C));
+    if (hours) pending.push(this.hourFigure(charts, hours, C));
+
+    const defs = h(
+      'details',
+      { class: 'definitions', 'data-key': 'defs' },
+      h('summary', { class: 'definitions__summary', 'data-focus-key': 'flow-defs', text: t('flow.definitions') }),
+      h('ul', { class: 'definitions__list' }, ['flow.def_occupancy', 'flow.def_los', 'flow.def_transfer', 'flow.def_hours'].map((k) => h('li', { text: t(k) }))),
+    );
+    if (this.openDetails.has('defs')) defs.open = true;
+
+    replace(this.body, kpi, charts, anySuppressed ? h('p', { class: 'note note--suppressed', text: `${t('suppressed')}: ${t('suppressed.note')}` }) : null, defs);
+    // Charts need their canvas in the document to size themselves.
+    for (const make of pending) if (make) make();
+  }
+
+  tableDetails(key, caption, cols, rows, forceOpen) {
+    const table = h(
+      'table',
+      { class: 'data-table' },
+      h('caption', { class: 'data-table__caption', text: caption }),
+      h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col', text: c })))),
+      h('tbody', {}, rows.map((r) => h('tr', {}, h('th', { scope: 'row', text: r[0] }), h('td', { text: r[1] })))),
+    );
+    const d = h('details', { class: 'table-alt', 'data-key': key }, h('summary', { class: 'table-alt__summary', 'data-focus-key': `flow-${key}` }, t('flow.show_table'), h('span', { class: 'visually-hidden', text: `: ${caption}` })), table);
+    if (forceOpen || this.openDetails.has(key)) d.open = true;
+    return d;
+  }
+
+  trendFigure(parent, trend, C) {
+    const title = t('flow.trend_title');
+    const hid = domId('flow-trend', this.unitName);
+    const vals = trend.filter((e) => e.v != null);
+    let summary;
+    if (vals.length === 0) {
+      summary = t('flow.trend_empty');
+    } else {
+      const min = Math.min(...vals.map((e) => e.v));
+      const max = Math.max(...vals.map((e) => e.v));
+      summary = t('flow.trend_summary', { from: date(trend[0].date), to: date(trend[trend.length - 1].date), min: pct(min), max: pct(max), last: pct(vals[vals.length - 1].v) });
+    }
+    const rows = trend.map((e) => [date(e.date), e.v == null ? t('patient.none') : num(e.v)]);
+    const canvas = C && vals.length ? h('canvas', { role: 'img', 'aria-label': `${title}. ${summary}` }) : null;
+    parent.append(
+      h(
+        'div',
+        { class: 'chart' },
+        h('h3', { class: 'chart__title', id: hid, text: title }),
+        canvas ? h('div', { class: 'chart__canvas' }, canvas) : null,
+        h('p', { class: 'chart__summary', text: vals.length ? `${summary} ${t('flow.band_lines')}` : summary }),
+        vals.length ? this.tableDetails('trend', title, [t('flow.col_date'), t('flow.col_pct')], rows, !canvas) : null,
+      ),
+    );
+    if (!canvas) return null;
+    const yMax = Math.max(110, Math.ceil((Math.max(...vals.map((e) => e.v)) + 5) / 10) * 10);
+    return () => {
+      this.charts.push(
+        new C(canvas, {
+          type: 'line',
+          data: {
+            labels: trend.map((e) => date(e.date, { short: true })),
+            datasets: [{ label: t('flow.col_pct'), data: trend.map((e) => e.v), borderColor: COLOR_LINE, backgroundColor: COLOR_LINE, borderWidth: 2, pointRadius: 2.5, spanGaps: false, tension: 0 }],
+          },
+          options: {
+            locale: locale(),
+            responsive: true,
+            maintainAspectRatio: false,
+            animation: false,
+            plugins: { legend: { display: false }, tooltip: { callbacks: { label: (ctx) => pct(ctx.parsed.y, 1) } } },
+            scales: {
+              x: { grid: { display: false }, ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 8 } },
+              y: { min: 0, max: yMax, grid: { color: COLOR_GRID }, ticks: { stepSize: 20, callback: (v) => pct(v) } },
+            },
+          },
+          plugins: [bandLines],
+        }),
+      );
+    };
+  }
+
+  hourFigure(parent, hours, C) {
+    const title = t('flow.hour_title');
+    const hid = domId('flow-hours', this.unitName);
+    const known = hours.filter((x) => !x.suppressed);
+    const total = known.reduce((a, x) => a + (x.v ?? 0), 0);
+    let summary;
+    if (total === 0 && !hours.some((x) => x.suppressed)) {
+      summary = t('flow.hour_empty');
+    } else {
+      let peak = 0;
+      hours.forEach((x, i) => {
+        if ((x.v ?? -1) > (hours[peak].v ?? -1)) peak = i;
+      });
+      summary = t('flow.hour_summary', { total: num(total), peak: t('flow.hour_range', { from: hour(peak), to: hour((peak + 1) % 24) }), peakn: num(hours[peak].v ?? 0) });
+    }
+    const rows = hours.map((x, i) => [t('flow.hour_range', { from: hour(i), to: hour((i + 1) % 24) }), x.suppressed ? t('suppressed') : num(x.v ?? 0)]);
+    const canvas = C ? h('canvas', { role: 'img', 'aria-label': `${title}. ${summary}` }) : null;
+    parent.append(
+      h(
+        'div',
+        { class: 'chart' },
+        h('h3', { class: 'chart__title', id: hid, text: title }),
+        canvas ? h('div', { class: 'chart__canvas' }, canvas) : null,
+        h('p', { class: 'chart__summary', text: summary }),
+        this.tableDetails('hours', title, [t('flow.col_hour'), t('flow.col_admissions')], rows, !canvas),
+      ),
+    );
+    if (!canvas) return null;
+    return () => {
+      this.charts.push(
+        new C(canvas, {
+          type: 'bar',
+          data: {
+            labels: hours.map((_, i) => String(i).padStart(2, '0')),
+            datasets: [{ label: t('flow.col_admissions'), data: hours.map((x) => x.v), backgroundColor: COLOR_BAR, borderRadius: 2 }],
+          },
+          options: {
+            locale: locale(),
+            responsive: true,
+            maintainAspectRatio: false,
+            animation: false,
+            plugins: { legend: { display: false } },
+            scales: {
+              x: { grid: { display: false }, ticks: { maxRotation: 0, autoSkip: true } },
+              y: { beginAtZero: true, grid: { color: COLOR_GRID }, ticks: { precision: 0 } },
+            },
+          },
+        }),
+      );
+    };
+  }
+}
