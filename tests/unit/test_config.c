@@ -100,7 +100,7 @@ static void test_defaults(void **state) {
     int lines = 0;
     for (const char *p = d; *p != '\0'; p++)
       lines += *p == '\n';
-    assert_int_equal(lines, 18);
+    assert_int_equal(lines, 19);
   }
   free(d);
   config_free(cfg);
