@@ -40,8 +40,7 @@ char *buf_detach(struct buf *b, size_t *len_out);
 NODISCARD int buf_append(struct buf *b, const void *data, size_t len);
 NODISCARD int buf_putc(struct buf *b, char c);
 NODISCARD int buf_puts(struct buf *b, const char *s);
-NODISCARD int buf_printf(struct buf *b, const char *fmt, ...)
-    PRINTF_LIKE(2, 3);
+NODISCARD int buf_printf(struct buf *b, const char *fmt, ...) PRINTF_LIKE(2, 3);
 NODISCARD int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
 
 /* The content as a C string; "" when empty. */

@@ -82,9 +82,9 @@ void ingest_close(struct ingest *in);
  * with the item once its outcome is durable. 'peer' names the source for
  * logs ("127.0.0.1:53211"; never personal data). Blocks while the queue is
  * full. ERR_CLOSED after ingest_close began. */
-NODISCARD int ingest_submit_hl7(struct ingest *in, const char *data,
-                                size_t len, const char *peer,
-                                ingest_done_fn done, void *ctx);
+NODISCARD int ingest_submit_hl7(struct ingest *in, const char *data, size_t len,
+                                const char *peer, ingest_done_fn done,
+                                void *ctx);
 
 /* Waits until every item submitted so far has completed. */
 void ingest_flush(struct ingest *in);

@@ -32,8 +32,7 @@ int log_parse_level(const char *s, enum log_level *out) {
   return ERR_INVAL;
 }
 
-void log_write(enum log_level level, const char *subsys, const char *fmt,
-               ...) {
+void log_write(enum log_level level, const char *subsys, const char *fmt, ...) {
   char line[1024];
   struct timespec ts;
   struct tm tm;
@@ -45,8 +44,8 @@ void log_write(enum log_level level, const char *subsys, const char *fmt,
   clock_gettime(CLOCK_REALTIME, &ts);
   gmtime_r(&ts.tv_sec, &tm);
   n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
-  k = snprintf(line + n, sizeof line - n, ".%03ldZ %s %s: ",
-               ts.tv_nsec / 1000000L,
+  k = snprintf(line + n, sizeof line - n,
+               ".%03ldZ %s %s: ", ts.tv_nsec / 1000000L,
                level_names[(unsigned)level < 4 ? (unsigned)level : 3], subsys);
   if (k > 0)
     n += (size_t)k;

@@ -212,7 +212,6 @@ static void on_done(void *ctx, struct ingest_item *item) {
   (void)w;
 }
 
-
 static bool conn_can_read(const struct mllp_server *srv, const struct conn *c) {
   return c->inflight < srv->opt.max_inflight &&
          c->out.len - c->out_off < ACK_HIGH_WATER;

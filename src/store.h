@@ -48,7 +48,7 @@ struct store_message {
   const char *msg_type;   /* e.g. "ADT^A01" (no personal data) */
   int64_t received_at;    /* UTC ms */
   unsigned char digest[STORE_DIGEST_BYTES]; /* content digest for resends */
-  const unsigned char *sealed; /* encrypted payload */
+  const unsigned char *sealed;              /* encrypted payload */
   size_t sealed_len;
   uint32_t flags; /* EVENT_F_* summarised over the message's events */
 };
@@ -59,9 +59,9 @@ struct store_dead_letter {
   const char *source_key; /* "" when unreadable */
   const char *msg_type;   /* "" when unreadable */
   int64_t received_at;
-  const char *ack_code;   /* "AR" or "AE" */
-  const char *reason;     /* human sentence, no personal data */
-  const char *location;   /* "PV1-3" style, "" when none */
+  const char *ack_code; /* "AR" or "AE" */
+  const char *reason;   /* human sentence, no personal data */
+  const char *location; /* "PV1-3" style, "" when none */
   const unsigned char *sealed;
   size_t sealed_len;
 };
@@ -76,17 +76,17 @@ struct store_dead_letter_row {
   char ack_code[4];
   char reason[256];
   char location[32];
-  int status; /* 0 open, 1 replayed, 2 discarded */
+  int status;            /* 0 open, 1 replayed, 2 discarded */
   unsigned char *sealed; /* mem_free'd by store_dead_letter_row_release */
   size_t sealed_len;
 };
 
 /* Counters kept per channel, updated inside write transactions. */
 enum store_counter {
-  STORE_C_ACCEPTED = 0, /* stored messages (also counted by rows) */
-  STORE_C_DUPLICATES,   /* resends acknowledged and not applied */
-  STORE_C_REJECTED,     /* AR */
-  STORE_C_ERRORS,       /* AE */
+  STORE_C_ACCEPTED = 0,  /* stored messages (also counted by rows) */
+  STORE_C_DUPLICATES,    /* resends acknowledged and not applied */
+  STORE_C_REJECTED,      /* AR */
+  STORE_C_ERRORS,        /* AE */
   STORE_C_UNVERIFIED_ID, /* data quality: identity code failed validation */
   STORE_C__COUNT
 };
@@ -121,8 +121,7 @@ NODISCARD int store_message_lookup(struct store *st, const char *channel,
 /* Inserts a message; *id_out gets its row id. ERR_EXISTS when (channel,
  * source_key) is already stored (the caller checks first; this is the
  * backstop). */
-NODISCARD int store_message_put(struct store *st,
-                                const struct store_message *m,
+NODISCARD int store_message_put(struct store *st, const struct store_message *m,
                                 int64_t *id_out, struct error *err);
 
 /* Appends an event of message 'message_id'; sets ev->seq. */
