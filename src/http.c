@@ -673,6 +673,8 @@ struct http_request {
   struct buf body;
   struct http_reply reply;
   struct http_query query;
+  unsigned refuse_status; /* set by the authorizer (http_request_refuse) */
+  const char *refuse_code, *refuse_field;
   char path[HTTP_MAX_PATH + 1];
 };
 
@@ -713,6 +715,49 @@ unsigned http_request_route_flags(const struct http_request *req) {
 
 struct http_server *http_request_server(const struct http_request *req) {
   return req->srv;
+}
+
+int http_request_client_address(const struct http_request *req, char *out,
+                                size_t cap) {
+  const union MHD_ConnectionInfo *ci;
+  const struct sockaddr *sa;
+  char tmp[INET6_ADDRSTRLEN];
+  const char *p = NULL;
+  if (cap > 0)
+    out[0] = '\0';
+  if (req->conn == NULL)
+    return ERR_NOTFOUND;
+  ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (ci == NULL || ci->client_addr == NULL)
+    return ERR_NOTFOUND;
+  sa = ci->client_addr;
+  if (sa->sa_family == AF_INET) {
+    p = inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, tmp,
+                  sizeof tmp);
+  } else if (sa->sa_family == AF_INET6) {
+    const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(a6))
+      p = inet_ntop(AF_INET, &a6->s6_addr[12], tmp, sizeof tmp);
+    else
+      p = inet_ntop(AF_INET6, a6, tmp, sizeof tmp);
+  }
+  if (p == NULL)
+    return ERR_NOTFOUND;
+  if (strlen(tmp) >= cap)
+    return ERR_TOOBIG;
+  memcpy(out, tmp, strlen(tmp) + 1);
+  return 0;
+}
+
+void http_request_refuse(const struct http_request *req, unsigned status,
+                         const char *code, const char *field) {
+  /* the request is the server's own, mutable object */
+  struct http_request *r = (struct http_request *)req;
+  if (status < 400 || status > 499 || code == NULL)
+    return;
+  r->refuse_status = status;
+  r->refuse_code = code;
+  r->refuse_field = field;
 }
 
 /* ---- replies ---- */
@@ -1395,6 +1440,9 @@ static enum MHD_Result begin(struct http_request *req) {
   }
   if (srv->auth != NULL && req->route->builtin == B_NONE) {
     rc = srv->auth(srv->auth_ctx, req, req->route->r.flags);
+    if (rc != 0 && req->refuse_status != 0)
+      return prepare_error(req, req->refuse_status, req->refuse_code,
+                           req->refuse_field, req->refuse_field);
     if (rc == ERR_DENIED)
       return prepare_error(req, 403, "forbidden", NULL, NULL);
     if (rc == ERR_AGAIN)

@@ -194,6 +194,22 @@ unsigned http_request_route_flags(const struct http_request *req);
 /* The server handling the request (for /metrics). */
 struct http_server *http_request_server(const struct http_request *req);
 
+/* The client's address as text ("192.0.2.1", "2001:db8::1"; an IPv4-mapped
+ * IPv6 address is shown as IPv4) into 'out' (INET6_ADDRSTRLEN bytes
+ * suffice). 0, or ERR_NOTFOUND when unknown, ERR_TOOBIG when 'cap' is too
+ * small ('out' is then ""). */
+#define HTTP_HAS_CLIENT_ADDRESS 1
+NODISCARD int http_request_client_address(const struct http_request *req,
+                                          char *out, size_t cap);
+
+/* For an authorizer: the error to answer (status 400..499, a code of the
+ * message table, a field or NULL; the strings must outlive the request,
+ * e.g. literals) when it then returns non-zero, instead of the default for
+ * its return code. Only from inside the authorizer. */
+#define HTTP_HAS_REFUSE 1
+void http_request_refuse(const struct http_request *req, unsigned status,
+                         const char *code, const char *field);
+
 /* Replies. Each replaces the status and body an earlier call set; headers
  * added with http_reply_header stay (so a handler may set an error and
  * then add Retry-After), except when the server turns a failed handler's

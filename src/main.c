@@ -10,6 +10,7 @@
 #include "cli_data.h"
 #include "cli_gen.h"
 #include "cli_hetu.h"
+#include "cli_sec.h"
 #include "cli_serve.h"
 
 struct command {
@@ -29,6 +30,10 @@ static const struct command commands[] = {
      "list, show or replay dead letters"},
     {"generate", cli_gen_generate_main, "write a synthetic county's HL7 feed"},
     {"replay", cli_gen_replay_main, "send HL7 files over MLLP"},
+    {"user", cli_sec_user_main, "manage local accounts"},
+    {"token", cli_sec_token_main, "create, list and revoke API tokens"},
+    {"audit", cli_sec_audit_main, "verify the audit log; who viewed a client"},
+    {"auth", cli_sec_auth_main, "test directory (LDAP/AD) sign-in"},
     {"calendar", cli_calendar_main, "Finnish holidays and deadlines"},
     {"hetu", cli_hetu_main, "check personal identity codes"},
 };
