@@ -233,7 +233,8 @@ static void test_tokens(void **state) {
   /* the token alone on stdout */
   assert_int_equal(strlen(f->out), AUTH_API_TOKEN_LEN + 1);
   assert_memory_equal(f->out, "tk_", 3);
-  snprintf(tok, sizeof tok, "%s", f->out);
+  assert_true(strlen(f->out) < sizeof tok);
+  memcpy(tok, f->out, strlen(f->out) + 1);
   assert_int_equal(RUN(f, cli_sec_token_main, NULL, "token", "create", "--data",
                        f->dir, "--user", "robot", "--expires", "soon"),
                    2);
