@@ -10,6 +10,7 @@
 #include "cli_data.h"
 #include "cli_gen.h"
 #include "cli_hetu.h"
+#include "cli_keys.h"
 #include "cli_sec.h"
 #include "cli_serve.h"
 
@@ -34,6 +35,7 @@ static const struct command commands[] = {
     {"token", cli_sec_token_main, "create, list and revoke API tokens"},
     {"audit", cli_sec_audit_main, "verify the audit log; who viewed a client"},
     {"auth", cli_sec_auth_main, "test directory (LDAP/AD) sign-in"},
+    {"keys", cli_keys_main, "payload key status, rotation and pruning"},
     {"calendar", cli_calendar_main, "Finnish holidays and deadlines"},
     {"hetu", cli_hetu_main, "check personal identity codes"},
 };

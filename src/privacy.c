@@ -26,8 +26,8 @@
  *     copy is beyond our reach.)
  *  3. the key file is written only as a whole: created with O_EXCL, or
  *     replaced by rename of a fully written and fsynced temporary file,
- *     followed by an fsync of the directory; writers hold an exclusive
- *     flock on the current file, so rotations serialise.
+ *     followed by an fsync of the directory; writers (rotate, prune) hold
+ *     an exclusive flock on the current file, so they serialise.
  *
  * Thread safety: sodium_init runs once (pthread_once). A loaded key set is
  * never modified, so it may be shared between threads. */
@@ -628,18 +628,17 @@ fail:
   return rc;
 }
 
-int privacy_keys_rotate(const char *path, uint32_t *new_id, struct error *err) {
-  struct privacy_keys *k = NULL;
-  unsigned char key[PRIVACY_KEY_BYTES];
-  char *text = NULL, *out_text = NULL;
-  size_t len = 0, out_len = 0, i;
-  uint32_t id = 0;
+/* Opens the key file at 'path', takes an exclusive flock on it, makes sure
+ * it is still the file at 'path' (a rotation that ran while we waited has
+ * renamed a new one in) and parses it. On success *fd_out holds the lock
+ * (close it to release) and *out owns the keys. */
+static int lock_and_parse(const char *path, int *fd_out,
+                          struct privacy_keys **out, struct error *err) {
+  char *text = NULL;
+  size_t len = 0;
   int fd = -1, rc = 0, attempt;
   struct stat lsb, fsb;
 
-  ensure_sodium();
-  /* Lock the file, then make sure it is still the file at 'path': a
-   * rotation that ran while we waited has renamed a new one in. */
   for (attempt = 0;; attempt++) {
     if (lstat(path, &lsb) != 0)
       return sys_error(err, errno, "open key file", path);
@@ -667,12 +666,32 @@ int privacy_keys_rotate(const char *path, uint32_t *new_id, struct error *err) {
     if (attempt >= 100)
       return error_set(err, ERR_AGAIN, "key file '%s' keeps changing", path);
   }
-
   rc = read_keyfile(fd, path, &text, &len, err);
   if (rc == 0)
-    rc = parse_text(path, text, len, &k, err);
+    rc = parse_text(path, text, len, out, err);
+out:
+  wipe_free(text, len);
+  if (rc < 0) {
+    if (fd >= 0)
+      close(fd);
+    return rc;
+  }
+  *fd_out = fd;
+  return 0;
+}
+
+int privacy_keys_rotate(const char *path, uint32_t *new_id, struct error *err) {
+  struct privacy_keys *k = NULL;
+  unsigned char key[PRIVACY_KEY_BYTES];
+  char *out_text = NULL;
+  size_t out_len = 0, i;
+  uint32_t id = 0;
+  int fd = -1, rc;
+
+  ensure_sodium();
+  rc = lock_and_parse(path, &fd, &k, err);
   if (rc < 0)
-    goto out;
+    return rc;
   if (k->n >= PRIVACY_KEYS_MAX) {
     rc = error_set(err, ERR_RANGE, "key file '%s' already holds %d keys", path,
                    PRIVACY_KEYS_MAX);
@@ -697,9 +716,47 @@ int privacy_keys_rotate(const char *path, uint32_t *new_id, struct error *err) {
   if (rc == 0 && new_id != NULL)
     *new_id = id;
 out:
-  if (fd >= 0)
-    close(fd); /* releases the lock */
-  wipe_free(text, len);
+  close(fd); /* releases the lock */
+  wipe_free(out_text, out_len);
+  privacy_keys_free(k);
+  return rc;
+}
+
+int privacy_keys_prune(const char *path, uint32_t keep_id, size_t *removed,
+                       struct error *err) {
+  struct privacy_keys *k = NULL;
+  char *out_text = NULL;
+  size_t out_len = 0, n_old;
+  int fd = -1, rc;
+
+  ensure_sodium();
+  rc = lock_and_parse(path, &fd, &k, err);
+  if (rc < 0)
+    return rc;
+  if (k->current != keep_id) {
+    rc = error_set(err, ERR_STATE,
+                   "cannot prune key file '%s': its current key is %u, not "
+                   "%u (rotated meanwhile?)",
+                   path, (unsigned)k->current, (unsigned)keep_id);
+    goto out;
+  }
+  n_old = k->n - 1;
+  if (n_old > 0) {
+    struct enc_key cur = k->enc[k->current_idx];
+    /* The survivor moves to slot 0; the rest is wiped (keys_add never
+     * reallocates in place, and format_keyfile reads only k->n). */
+    sodium_memzero(k->enc, k->cap * sizeof k->enc[0]);
+    k->enc[0] = cur;
+    sodium_memzero(&cur, sizeof cur);
+    k->n = 1;
+    k->current_idx = 0;
+    out_text = format_keyfile(k, &out_len);
+    rc = replace_file(path, out_text, out_len, err);
+  }
+  if (rc == 0 && removed != NULL)
+    *removed = n_old;
+out:
+  close(fd);
   wipe_free(out_text, out_len);
   privacy_keys_free(k);
   return rc;
@@ -710,6 +767,14 @@ uint32_t privacy_keys_current_id(const struct privacy_keys *keys) {
 }
 
 size_t privacy_keys_count(const struct privacy_keys *keys) { return keys->n; }
+
+uint32_t privacy_keys_id_at(const struct privacy_keys *keys, size_t i) {
+  return i < keys->n ? keys->enc[i].id : 0;
+}
+
+bool privacy_keys_has(const struct privacy_keys *keys, uint32_t id) {
+  return keys_find(keys, id) != NULL;
+}
 
 /* ---- pseudonyms and digests --------------------------------------------- */
 
@@ -864,6 +929,33 @@ int privacy_open_alloc(const struct privacy_keys *keys, const void *sealed,
   *out = p;
   *out_len = n;
   return 0;
+}
+
+int privacy_reseal(const struct privacy_keys *keys, const void *sealed,
+                   size_t sealed_len, const void *ad, size_t ad_len,
+                   unsigned char *out, size_t out_cap, size_t *out_len,
+                   struct error *err) {
+  const struct enc_key *k = NULL;
+  unsigned char *plain;
+  size_t cap, n = 0, got = 0;
+  int rc = check_sealed(keys, sealed, sealed_len, &k, err);
+  if (rc < 0)
+    return rc;
+  cap = sealed_len - PRIVACY_SEAL_OVERHEAD;
+  if (out_cap < privacy_sealed_len(cap))
+    return error_set(err, ERR_TOOBIG,
+                     "cannot reseal: output holds %zu bytes, needs %zu",
+                     out_cap, privacy_sealed_len(cap));
+  /* +1: a zero-length plaintext still gets a buffer to wipe. */
+  plain = mem_alloc(cap + 1);
+  rc = privacy_open(keys, sealed, sealed_len, ad, ad_len, plain, cap, &n, err);
+  if (rc == 0)
+    rc = privacy_seal(keys, plain, n, ad, ad_len, out, out_cap, &got, err);
+  sodium_memzero(plain, cap + 1);
+  mem_free(plain);
+  if (rc == 0)
+    *out_len = got;
+  return rc;
 }
 
 int privacy_sealed_key_id(const void *sealed, size_t sealed_len, uint32_t *id,

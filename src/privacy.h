@@ -9,6 +9,8 @@
  *    them current: raw messages are sealed with XChaCha20-Poly1305 under the
  *    current key (privacy_seal) and opened with whichever key id the sealed
  *    bytes name, so rotation (privacy_keys_rotate) never strands old data;
+ *    privacy_reseal moves one payload to the current key, and
+ *    privacy_keys_prune drops the older keys once nothing needs them;
  *  - an Ed25519 key pair that signs the audit log's checkpoints.
  *
  * Sealed format (version 1), all of it authenticated:
@@ -86,11 +88,29 @@ void privacy_keys_free(struct privacy_keys *keys);
 NODISCARD int privacy_keys_rotate(const char *path, uint32_t *new_id,
                                   struct error *err);
 
+/* Removes every encryption key but 'keep_id' from the key file at 'path',
+ * which must be its current key (ERR_STATE otherwise, e.g. when another
+ * rotation ran since the caller checked), with the same atomic rewrite and
+ * lock as privacy_keys_rotate. Payloads sealed under a removed key can never
+ * be opened again: the caller must first make sure none is left (the
+ * 'keys prune' command checks every stored payload). *removed (may be
+ * NULL) gets the number of keys removed, 0 when only 'keep_id' was there
+ * (the file is then not rewritten). Errors as privacy_keys_rotate. */
+NODISCARD int privacy_keys_prune(const char *path, uint32_t keep_id,
+                                 size_t *removed, struct error *err);
+
 /* The id of the current encryption key (the one privacy_seal uses). */
 uint32_t privacy_keys_current_id(const struct privacy_keys *keys);
 
 /* The number of encryption keys held. */
 size_t privacy_keys_count(const struct privacy_keys *keys);
+
+/* The id of the i-th encryption key, in key file order (0 when i is not
+ * below privacy_keys_count). */
+uint32_t privacy_keys_id_at(const struct privacy_keys *keys, size_t i);
+
+/* True when 'keys' holds an encryption key with id 'id'. */
+bool privacy_keys_has(const struct privacy_keys *keys, uint32_t id);
 
 /* ---- pseudonyms and digests --------------------------------------------- */
 
@@ -143,6 +163,20 @@ NODISCARD int privacy_open_alloc(const struct privacy_keys *keys,
                                  const void *ad, size_t ad_len,
                                  unsigned char **out, size_t *out_len,
                                  struct error *err);
+
+/* Re-encrypts a sealed payload under the current key: opens 'sealed' with
+ * the key it names and 'ad', and seals the plaintext again with a fresh
+ * nonce and the same 'ad' into 'out' (not overlapping 'sealed'; out_cap at
+ * least sealed_len: the sealed size does not change). The plaintext only
+ * ever sits in a buffer this function wipes before returning. Errors as
+ * privacy_open and privacy_seal; *out_len untouched on failure. A payload
+ * already under the current key gets a new nonce (callers skip those with
+ * privacy_sealed_key_id). Thread-safe. */
+NODISCARD int privacy_reseal(const struct privacy_keys *keys,
+                             const void *sealed, size_t sealed_len,
+                             const void *ad, size_t ad_len, unsigned char *out,
+                             size_t out_cap, size_t *out_len,
+                             struct error *err);
 
 /* Reads the key id a sealed payload names (for re-encryption after a
  * rotation). ERR_PARSE when 'sealed' is shorter than a sealed payload or of

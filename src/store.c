@@ -60,7 +60,7 @@ int store_open(const char *location, int flags, struct store **out,
   const char *path = location;
   if (location == NULL || out == NULL)
     return error_set(err, ERR_INVAL, "cannot open store: no location");
-  if ((flags & ~(STORE_READONLY | STORE_CREATE)) != 0 ||
+  if ((flags & ~(STORE_READONLY | STORE_CREATE | STORE_SECURE_DELETE)) != 0 ||
       ((flags & STORE_READONLY) && (flags & STORE_CREATE)))
     return error_set(err, ERR_INVAL, "cannot open store '%s': bad flags 0x%x",
                      location, (unsigned)flags);
@@ -398,6 +398,72 @@ int store_events_scan(struct store *st, int64_t after_seq, store_event_cb cb,
   rc = st->ops->events_scan(st, after_seq, cb, ctx, err);
   st->in_scan = false;
   return rc;
+}
+
+/* ---- sealed payloads ---------------------------------------------------- */
+
+static int check_kind(enum store_payload_kind kind, struct error *err) {
+  if ((int)kind != STORE_PAYLOAD_MESSAGE &&
+      (int)kind != STORE_PAYLOAD_DEAD_LETTER)
+    return error_set(err, ERR_INVAL, "payload kind %d unknown", (int)kind);
+  return 0;
+}
+
+int store_payloads_scan(struct store *st, enum store_payload_kind kind,
+                        int64_t after_id, size_t max, store_payload_cb cb,
+                        void *ctx, struct error *err) {
+  int rc = check_kind(kind, err);
+  if (rc < 0)
+    return rc;
+  if (st->in_scan)
+    return error_set(err, ERR_STATE, "cannot scan payloads: already scanning");
+  st->in_scan = true;
+  rc = st->ops->payloads_scan(st, kind, after_id, max, cb, ctx, err);
+  st->in_scan = false;
+  return rc;
+}
+
+int store_payload_update(struct store *st, enum store_payload_kind kind,
+                         int64_t id, const unsigned char *sealed,
+                         size_t sealed_len, struct error *err) {
+  int rc = need_write(st, "replace payload", false, err);
+  if (rc == 0)
+    rc = check_kind(kind, err);
+  if (rc == 0 && st->in_scan)
+    rc = error_set(err, ERR_STATE, "cannot replace payload during a scan");
+  if (rc == 0 && (sealed == NULL || sealed_len == 0))
+    rc = error_set(err, ERR_INVAL, "cannot replace payload: it is empty");
+  if (rc == 0 && sealed_len > STORE_PAYLOAD_MAX)
+    rc = error_set(err, ERR_TOOBIG, "payload of %zu bytes exceeds %u",
+                   sealed_len, STORE_PAYLOAD_MAX);
+  if (rc == 0)
+    rc = st->ops->payload_update(st, kind, id, sealed, sealed_len, err);
+  return rc;
+}
+
+int store_set_deferred_sync(struct store *st, bool on, struct error *err) {
+  if (st->flags & STORE_READONLY)
+    return error_set(err, ERR_DENIED,
+                     "cannot defer syncs: store opened read-only");
+  if (st->in_tx)
+    return error_set(err, ERR_STATE,
+                     "cannot defer syncs: a transaction is open");
+  return st->ops->set_deferred_sync(st, on, err);
+}
+
+int store_sync(struct store *st, struct error *err) {
+  return st->ops->sync(st, err);
+}
+
+int store_checkpoint(struct store *st, struct error *err) {
+  if (st->flags & STORE_READONLY)
+    return error_set(err, ERR_DENIED,
+                     "cannot checkpoint: store opened "
+                     "read-only");
+  if (st->in_tx)
+    return error_set(err, ERR_STATE,
+                     "cannot checkpoint: a transaction is open");
+  return st->ops->checkpoint(st, err);
 }
 
 /* ---- metadata ----------------------------------------------------------- */

@@ -36,6 +36,10 @@
 
 #define STORE_READONLY 0x1
 #define STORE_CREATE 0x2 /* create the database when missing */
+/* Overwrite deleted and replaced content with zeros instead of leaving it
+ * in free space (SQLite: PRAGMA secure_delete). For writers that replace
+ * payloads (key rotation); ignored for read-only handles. */
+#define STORE_SECURE_DELETE 0x4
 
 #define STORE_DIGEST_BYTES 16
 
@@ -106,6 +110,21 @@ NODISCARD int store_open(const char *location, int flags, struct store **out,
 /* Accepts NULL. Rolls back an open transaction. */
 void store_close(struct store *st);
 
+/* Group commit with the sync pipelined (the ingest writer): with 'on',
+ * store_commit writes the transaction to the log but returns before it is
+ * on disk, and store_sync makes everything committed before the call
+ * durable (SQLite: fdatasync of the WAL; checkpoints still sync fully).
+ * So a writer can commit group N+1 while group N is being synced, and must
+ * acknowledge a group only after a store_sync that began after its commit.
+ * Writer handles only, outside a transaction. */
+NODISCARD int store_set_deferred_sync(struct store *st, bool on,
+                                      struct error *err);
+
+/* Makes every transaction committed so far durable. The one call that may
+ * run on another thread while the owning thread uses the handle. 0 or
+ * ERR_IO. */
+NODISCARD int store_sync(struct store *st, struct error *err);
+
 NODISCARD int store_begin(struct store *st, struct error *err);
 /* Durable on return 0. */
 NODISCARD int store_commit(struct store *st, struct error *err);
@@ -160,6 +179,59 @@ NODISCARD int store_dead_letter_get(struct store *st, int64_t id,
 void store_dead_letter_row_release(struct store_dead_letter_row *row);
 NODISCARD int store_dead_letter_mark(struct store *st, int64_t id, int status,
                                      struct error *err);
+
+/* ---- sealed payloads, for key rotation ---------------------------------- */
+
+/* The two tables that hold sealed payloads. */
+enum store_payload_kind {
+  STORE_PAYLOAD_MESSAGE = 0,
+  STORE_PAYLOAD_DEAD_LETTER = 1,
+};
+
+/* One stored payload as scanned. The payload was sealed with the additional
+ * data "<channel>|<source_key>" of this row (ingest.c). */
+struct store_payload_row {
+  enum store_payload_kind kind;
+  int64_t id; /* the message's or dead letter's row id */
+  char channel[EVENT_ID_MAX];
+  char source_key[EVENT_KEY_MAX];
+  const unsigned char *sealed; /* valid only during the callback */
+  size_t sealed_len;           /* > 0 */
+};
+
+typedef int (*store_payload_cb)(void *ctx, const struct store_payload_row *row);
+
+/* Calls cb for the rows of 'kind' with id > after_id that have a payload
+ * (rows without one are skipped), in increasing id order, at most 'max'
+ * rows (0: no limit); stops early and returns cb's value when it returns
+ * non-zero. Read-only handles may scan; inside a transaction the scan sees
+ * that transaction. The callback may not scan again (ERR_STATE) nor write
+ * through the same handle: collect, and update after the scan returns.
+ * ERR_INVAL for an unknown kind. */
+NODISCARD int store_payloads_scan(struct store *st,
+                                  enum store_payload_kind kind,
+                                  int64_t after_id, size_t max,
+                                  store_payload_cb cb, void *ctx,
+                                  struct error *err);
+
+/* Replaces the sealed payload of row 'id' of 'kind' (sealed_len bytes, at
+ * most the store's payload cap; not empty). Needs a write transaction
+ * (ERR_STATE) on a writable handle (ERR_DENIED). ERR_NOTFOUND when there is
+ * no such row, ERR_TOOBIG when the payload is too large, ERR_INVAL for an
+ * empty payload or an unknown kind. Nothing else of the row changes. */
+NODISCARD int store_payload_update(struct store *st,
+                                   enum store_payload_kind kind, int64_t id,
+                                   const unsigned char *sealed,
+                                   size_t sealed_len, struct error *err);
+
+/* Copies every committed transaction from the write-ahead log into the
+ * main database file and truncates the log (SQLite:
+ * wal_checkpoint(TRUNCATE)), so that content replaced with
+ * STORE_SECURE_DELETE no longer lingers in the log either. Outside a
+ * transaction, on a writable handle (ERR_STATE, ERR_DENIED). ERR_AGAIN when
+ * a reader or another writer kept it from completing; what was copied
+ * stays valid. */
+NODISCARD int store_checkpoint(struct store *st, struct error *err);
 
 /* Key/value metadata (schema version, data directory settings). */
 NODISCARD int store_meta_get(struct store *st, const char *key, char *out,

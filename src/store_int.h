@@ -50,7 +50,8 @@ struct store {
   const struct store_ops *ops;
   int flags;    /* STORE_READONLY, STORE_CREATE as opened */
   bool in_tx;   /* between store_begin and store_commit/rollback */
-  bool in_scan; /* inside store_events_scan (no nesting) */
+  bool in_scan; /* inside store_events_scan or store_payloads_scan (no
+                   nesting) */
   struct store_tally *tallies; /* pending, this transaction */
   size_t ntallies, tally_cap, tally_last;
 };
@@ -95,6 +96,17 @@ struct store_ops {
                          struct store_dead_letter_row *out, struct error *err);
   int (*dead_letter_mark)(struct store *st, int64_t id, int status,
                           struct error *err);
+  /* max 0: no limit. The row passed to cb is valid during the call. */
+  int (*payloads_scan)(struct store *st, enum store_payload_kind kind,
+                       int64_t after_id, size_t max, store_payload_cb cb,
+                       void *ctx, struct error *err);
+  int (*payload_update)(struct store *st, enum store_payload_kind kind,
+                        int64_t id, const unsigned char *sealed,
+                        size_t sealed_len, struct error *err);
+  /* Outside a transaction. */
+  int (*checkpoint)(struct store *st, struct error *err);
+  int (*set_deferred_sync)(struct store *st, bool on, struct error *err);
+  int (*sync)(struct store *st, struct error *err);
   int (*meta_get)(struct store *st, const char *key, char *out, size_t cap,
                   bool *found, struct error *err);
   int (*meta_put)(struct store *st, const char *key, const char *value,

@@ -19,6 +19,11 @@
  *    transaction together with meta.schema_version; any other open requires
  *    the schema to be exactly the version this build knows. The file is
  *    marked with PRAGMA application_id so a foreign database is refused.
+ *  - A database created here is made mode 0600 (and so are its WAL and shm
+ *    files, which SQLite gives the database's mode). STORE_SECURE_DELETE
+ *    turns on PRAGMA secure_delete for a writer that replaces payloads
+ *    (key rotation), and store_checkpoint truncates the WAL, so replaced
+ *    ciphertexts are not left in free pages or old WAL frames.
  *
  * Invariants:
  *  1. stmt[i] is NULL or a prepared statement of sql_text[i], reset;
@@ -27,10 +32,12 @@
  * Thread safety: none; one handle per thread. Separate handles (in threads
  * or processes) on one file are safe: that is SQLite's locking. */
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mem.h"
@@ -205,6 +212,14 @@ const char *store_sqlite_migration_file(int version) {
     "SELECT " DL_COLS " FROM dead_letters ORDER BY id DESC LIMIT ?1")          \
   X(S_DL_GET, "SELECT " DL_COLS " FROM dead_letters WHERE id = ?1")            \
   X(S_DL_MARK, "UPDATE dead_letters SET status = ?2 WHERE id = ?1")            \
+  X(S_PAY_SCAN_MSG, "SELECT id, channel, source_key, payload FROM messages "   \
+                    "WHERE id > ?1 AND length(payload) > 0 ORDER BY id "       \
+                    "LIMIT ?2")                                                \
+  X(S_PAY_SCAN_DL, "SELECT id, channel, source_key, payload FROM "             \
+                   "dead_letters WHERE id > ?1 AND length(payload) > 0 "       \
+                   "ORDER BY id LIMIT ?2")                                     \
+  X(S_PAY_UPD_MSG, "UPDATE messages SET payload = ?2 WHERE id = ?1")           \
+  X(S_PAY_UPD_DL, "UPDATE dead_letters SET payload = ?2 WHERE id = ?1")        \
   X(S_META_GET, "SELECT value FROM meta WHERE key = ?1")                       \
   X(S_META_PUT, "INSERT INTO meta (key, value) VALUES (?1, ?2) "               \
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value")
@@ -227,6 +242,12 @@ struct sqlite_store {
   sqlite3 *db;
   sqlite3_stmt *stmt[S__COUNT];
   struct buf attrs; /* reused for each event's attrs JSON */
+  /* Deferred sync (store_set_deferred_sync): COMMIT writes the WAL without
+   * fsync, store_sync fdatasyncs it, and checkpoints run with
+   * synchronous=FULL every WAL_CHECKPOINT_PAGES frames. */
+  bool deferred;
+  int wal_fd;     /* the -wal file, for store_sync; -1 when not deferred */
+  int wal_frames; /* frames in the WAL after the last commit (wal_hook) */
 };
 
 static struct sqlite_store *sq(struct store *st) {
@@ -326,6 +347,8 @@ static void column_str(sqlite3_stmt *stmt, int col, char *dst, size_t cap) {
 static void sqlite_close(struct store *st) {
   struct sqlite_store *s = sq(st);
   size_t i;
+  if (s->wal_fd >= 0)
+    close(s->wal_fd);
   for (i = 0; i < S__COUNT; i++)
     sqlite3_finalize(s->stmt[i]);
   sqlite3_close(s->db);
@@ -468,9 +491,21 @@ int store_sqlite_open(const char *path, int flags, struct store **out,
     return error_set(err, ERR_NOTFOUND, "cannot open store '%s': no such file",
                      path);
   oflags |= writer ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
-  if (flags & STORE_CREATE)
+  if (flags & STORE_CREATE) {
+    /* Create the file ourselves, mode 0600 whatever the umask: SQLite
+     * would use 0644, and gives the WAL and shm files the database's own
+     * mode. The event store holds sealed payloads and pseudonyms only, but
+     * nobody else has any business reading them. */
+    int fd =
+        open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0) {
+      (void)fchmod(fd, 0600);
+      close(fd);
+    }
     oflags |= SQLITE_OPEN_CREATE;
+  }
   s = mem_calloc(1, sizeof *s);
+  s->wal_fd = -1;
   s->base.ops = &sqlite_ops;
   s->base.flags = flags;
   buf_init(&s->attrs, EVENT_ATTRS_JSON_MAX);
@@ -513,6 +548,8 @@ int store_sqlite_open(const char *path, int flags, struct store **out,
                   "configure store", err);
     if (rc == 0)
       rc = exec_sql(s->db, sql, "configure store", err);
+    if (rc == 0 && (flags & STORE_SECURE_DELETE))
+      rc = exec_sql(s->db, "PRAGMA secure_delete = ON", "configure store", err);
     if (rc == 0)
       rc = query_int(s->db, "PRAGMA synchronous", &ignored, err);
     if (rc == 0 && ignored != 2)
@@ -540,10 +577,72 @@ static int sqlite_begin(struct store *st, struct error *err) {
 }
 
 static int sqlite_commit(struct store *st, struct error *err) {
-  int rc = tx_alive(sq(st), err);
+  struct sqlite_store *s = sq(st);
+  int rc = tx_alive(s, err);
   if (rc < 0)
     return rc;
-  return exec_stmt(sq(st), S_COMMIT, "commit", err);
+  rc = exec_stmt(s, S_COMMIT, "commit", err);
+  if (rc == 0 && s->deferred && s->wal_frames >= WAL_CHECKPOINT_PAGES) {
+    /* A checkpoint copies WAL frames into the database file and lets the
+     * WAL start over: it must sync both, so it runs with FULL. */
+    rc = exec_sql(s->db,
+                  "PRAGMA synchronous = FULL; PRAGMA wal_checkpoint(PASSIVE); "
+                  "PRAGMA synchronous = OFF",
+                  "checkpoint", err);
+    if (rc == 0)
+      s->wal_frames = 0;
+  }
+  return rc;
+}
+
+static int wal_hook(void *ctx, sqlite3 *db, const char *name, int frames) {
+  (void)db;
+  (void)name;
+  ((struct sqlite_store *)ctx)->wal_frames = frames;
+  return SQLITE_OK;
+}
+
+static int sqlite_set_deferred_sync(struct store *st, bool on,
+                                    struct error *err) {
+  struct sqlite_store *s = sq(st);
+  const char *db = sqlite3_db_filename(s->db, "main");
+  char path[4096];
+  int rc;
+  if (!on) {
+    rc = exec_sql(s->db, "PRAGMA synchronous = FULL", "configure store", err);
+    if (rc == 0) {
+      s->deferred = false;
+      sqlite3_wal_autocheckpoint(s->db, WAL_CHECKPOINT_PAGES);
+    }
+    return rc;
+  }
+  if (s->wal_fd < 0) {
+    if (db == NULL ||
+        snprintf(path, sizeof path, "%s-wal", db) >= (int)sizeof path)
+      return error_set(err, ERR_STORE, "cannot find the store's WAL file");
+    /* SQLite creates the WAL on first use; creating it empty first is
+     * equivalent (an empty WAL is a valid, empty log). */
+    s->wal_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (s->wal_fd < 0)
+      return error_set(err, ERR_IO, "cannot open '%s': %s", path,
+                       strerror(errno));
+  }
+  rc = exec_sql(s->db, "PRAGMA synchronous = OFF", "configure store", err);
+  if (rc < 0)
+    return rc;
+  /* Only checkpoints run by sqlite_commit, with FULL. */
+  sqlite3_wal_hook(s->db, wal_hook, s);
+  s->deferred = true;
+  return 0;
+}
+
+static int sqlite_sync(struct store *st, struct error *err) {
+  struct sqlite_store *s = sq(st);
+  if (s->wal_fd < 0)
+    return 0; /* not deferred: every commit was synced */
+  if (fdatasync(s->wal_fd) != 0)
+    return error_set(err, ERR_IO, "cannot sync the WAL: %s", strerror(errno));
+  return 0;
 }
 
 static void sqlite_rollback(struct store *st) {
@@ -900,6 +999,83 @@ out:
   return rc;
 }
 
+/* ---- sealed payloads ---------------------------------------------------- */
+
+static int sqlite_payloads_scan(struct store *st, enum store_payload_kind kind,
+                                int64_t after_id, size_t max,
+                                store_payload_cb cb, void *ctx,
+                                struct error *err) {
+  struct sqlite_store *s = sq(st);
+  sqlite3_stmt *stmt = NULL;
+  struct store_payload_row row;
+  int64_t limit = max == 0 || max > (size_t)INT64_MAX ? -1 : (int64_t)max;
+  int step, rc;
+  rc = get_stmt(s,
+                kind == STORE_PAYLOAD_MESSAGE ? S_PAY_SCAN_MSG : S_PAY_SCAN_DL,
+                &stmt, err);
+  if (rc < 0)
+    return rc;
+  sqlite3_bind_int64(stmt, 1, after_id);
+  sqlite3_bind_int64(stmt, 2, limit);
+  while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+    memset(&row, 0, sizeof row);
+    row.kind = kind;
+    row.id = sqlite3_column_int64(stmt, 0);
+    column_str(stmt, 1, row.channel, sizeof row.channel);
+    column_str(stmt, 2, row.source_key, sizeof row.source_key);
+    row.sealed = sqlite3_column_blob(stmt, 3);
+    row.sealed_len = (size_t)sqlite3_column_bytes(stmt, 3);
+    if (row.sealed == NULL || row.sealed_len == 0) {
+      /* length(payload) > 0 said otherwise: out of memory reading it */
+      rc = db_error(s->db, SQLITE_NOMEM, "read payload", err);
+      break;
+    }
+    rc = cb(ctx, &row);
+    if (rc != 0)
+      break;
+  }
+  if (rc == 0 && step != SQLITE_DONE)
+    rc = db_error(s->db, step, "scan payloads", err);
+  sqlite3_reset(stmt);
+  return rc;
+}
+
+static int sqlite_payload_update(struct store *st, enum store_payload_kind kind,
+                                 int64_t id, const unsigned char *sealed,
+                                 size_t sealed_len, struct error *err) {
+  struct sqlite_store *s = sq(st);
+  sqlite3_stmt *stmt = NULL;
+  int rc = tx_alive(s, err);
+  if (rc == 0)
+    rc = get_stmt(s,
+                  kind == STORE_PAYLOAD_MESSAGE ? S_PAY_UPD_MSG : S_PAY_UPD_DL,
+                  &stmt, err);
+  if (rc < 0)
+    return rc;
+  sqlite3_bind_int64(stmt, 1, id);
+  bind_blob(stmt, 2, sealed, sealed_len);
+  rc = sqlite3_step(stmt);
+  if (rc == SQLITE_DONE && sqlite3_changes(s->db) == 0)
+    rc = error_set(err, ERR_NOTFOUND, "%s %lld not found",
+                   kind == STORE_PAYLOAD_MESSAGE ? "message" : "dead letter",
+                   (long long)id);
+  else if (rc == SQLITE_DONE)
+    rc = 0;
+  else
+    rc = db_error(s->db, rc, "replace payload", err);
+  sqlite3_reset(stmt);
+  return rc;
+}
+
+static int sqlite_checkpoint(struct store *st, struct error *err) {
+  struct sqlite_store *s = sq(st);
+  int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+                                     NULL, NULL);
+  if (rc != SQLITE_OK)
+    return db_error(s->db, rc, "checkpoint the write-ahead log", err);
+  return 0;
+}
+
 /* ---- metadata ----------------------------------------------------------- */
 
 static int sqlite_meta_get(struct store *st, const char *key, char *out,
@@ -967,6 +1143,11 @@ static const struct store_ops sqlite_ops = {
     .dead_letters_list = sqlite_dead_letters_list,
     .dead_letter_get = sqlite_dead_letter_get,
     .dead_letter_mark = sqlite_dead_letter_mark,
+    .payloads_scan = sqlite_payloads_scan,
+    .payload_update = sqlite_payload_update,
+    .checkpoint = sqlite_checkpoint,
+    .set_deferred_sync = sqlite_set_deferred_sync,
+    .sync = sqlite_sync,
     .meta_get = sqlite_meta_get,
     .meta_put = sqlite_meta_put,
 };

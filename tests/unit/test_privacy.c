@@ -680,6 +680,186 @@ static void test_rotate_refuses_symlink(void **state) {
   assert_non_null(strstr(err.msg, "symbolic link"));
 }
 
+/* Re-encryption: a payload sealed under key 1 comes out under the current
+ * key with the same plaintext and additional data, a fresh nonce, and the
+ * same size; the old key set cannot open it, the new one can. */
+static void test_reseal(void **state) {
+  struct fixture *f = *state;
+  struct privacy_keys *k1, *k2;
+  const char *msg = "MSH|^~\\&|LIFECARE|KH|...|ADT^A01|MSG9|P|2.5\rPID|1||X\r";
+  const char *ad = "lifecare|MSG9";
+  unsigned char s1[256], s2[256], s3[256], plain[256];
+  size_t l1 = 0, l2 = 0, l3 = 0, pl = 0, mlen = strlen(msg);
+  uint32_t id = 0;
+  struct error err;
+
+  assert_int_equal(privacy_keyfile_create(f->path, NULL), 0);
+  k1 = load_ok(f->path);
+  assert_int_equal(
+      privacy_seal(k1, msg, mlen, ad, strlen(ad), s1, sizeof s1, &l1, NULL), 0);
+  assert_int_equal(privacy_keys_rotate(f->path, &id, NULL), 0);
+  assert_int_equal(id, 2);
+  k2 = load_ok(f->path);
+
+  assert_int_equal(
+      privacy_reseal(k2, s1, l1, ad, strlen(ad), s2, sizeof s2, &l2, &err), 0);
+  assert_int_equal(l2, l1);
+  assert_int_equal(privacy_sealed_key_id(s2, l2, &id, NULL), 0);
+  assert_int_equal(id, 2);
+  assert_memory_not_equal(s2 + 5, s1 + 5, 24); /* new nonce */
+  assert_int_equal(
+      privacy_open(k2, s2, l2, ad, strlen(ad), plain, sizeof plain, &pl, NULL),
+      0);
+  assert_int_equal(pl, mlen);
+  assert_memory_equal(plain, msg, mlen);
+  /* bound to the same additional data, and only to it */
+  assert_int_equal(privacy_open(k2, s2, l2, "lifecare|MSG8", 13, plain,
+                                sizeof plain, &pl, &err),
+                   ERR_CRYPTO);
+  /* the old key set has no key 2 */
+  assert_int_equal(
+      privacy_open(k1, s2, l2, ad, strlen(ad), plain, sizeof plain, &pl, &err),
+      ERR_NOTFOUND);
+
+  /* wrong additional data, tampering, a short output: refused, untouched */
+  l3 = 77;
+  assert_int_equal(
+      privacy_reseal(k2, s1, l1, "lifecare|MSG8", 13, s3, sizeof s3, &l3, &err),
+      ERR_CRYPTO);
+  assert_int_equal(l3, 77);
+  s1[l1 - 1] ^= 0x01;
+  assert_int_equal(
+      privacy_reseal(k2, s1, l1, ad, strlen(ad), s3, sizeof s3, &l3, &err),
+      ERR_CRYPTO);
+  s1[l1 - 1] ^= 0x01;
+  assert_int_equal(
+      privacy_reseal(k2, s1, l1, ad, strlen(ad), s3, l1 - 1, &l3, &err),
+      ERR_TOOBIG);
+  assert_int_equal(
+      privacy_reseal(k2, s1, 10, ad, strlen(ad), s3, sizeof s3, &l3, &err),
+      ERR_CRYPTO);
+  assert_int_equal(l3, 77);
+  /* a key the set does not hold */
+  assert_int_equal(
+      privacy_reseal(k1, s2, l2, ad, strlen(ad), s3, sizeof s3, &l3, &err),
+      ERR_NOTFOUND);
+  /* an empty plaintext reseals too */
+  assert_int_equal(privacy_seal(k1, "", 0, NULL, 0, s1, sizeof s1, &l1, NULL),
+                   0);
+  assert_int_equal(
+      privacy_reseal(k2, s1, l1, NULL, 0, s3, sizeof s3, &l3, &err), 0);
+  assert_int_equal(l3, PRIVACY_SEAL_OVERHEAD);
+  assert_int_equal(privacy_sealed_key_id(s3, l3, &id, NULL), 0);
+  assert_int_equal(id, 2);
+  privacy_keys_free(k1);
+  privacy_keys_free(k2);
+}
+
+static void test_key_ids(void **state) {
+  struct fixture *f = *state;
+  struct privacy_keys *k;
+  assert_int_equal(privacy_keyfile_create(f->path, NULL), 0);
+  assert_int_equal(privacy_keys_rotate(f->path, NULL, NULL), 0);
+  assert_int_equal(privacy_keys_rotate(f->path, NULL, NULL), 0);
+  k = load_ok(f->path);
+  assert_int_equal(privacy_keys_count(k), 3);
+  assert_int_equal(privacy_keys_id_at(k, 0), 1);
+  assert_int_equal(privacy_keys_id_at(k, 1), 2);
+  assert_int_equal(privacy_keys_id_at(k, 2), 3);
+  assert_int_equal(privacy_keys_id_at(k, 3), 0);
+  assert_true(privacy_keys_has(k, 1));
+  assert_true(privacy_keys_has(k, 3));
+  assert_false(privacy_keys_has(k, 4));
+  assert_false(privacy_keys_has(k, 0));
+  privacy_keys_free(k);
+}
+
+/* Pruning keeps only the current key (and the pseudonym and signing keys),
+ * rewrites the file 0600 with nothing left behind, and refuses when the
+ * caller's idea of the current key is out of date. */
+static void test_prune(void **state) {
+  struct fixture *f = *state;
+  struct privacy_keys *k1, *k3, *kp;
+  unsigned char s1[128], s3[128], plain[128], pk1[32], pk2[32];
+  size_t l1 = 0, l3 = 0, pl = 0, removed = 99;
+  char ps1[33], ps2[33];
+  struct stat sb;
+  struct error err;
+  char *text;
+
+  assert_int_equal(privacy_keyfile_create(f->path, NULL), 0);
+  k1 = load_ok(f->path);
+  assert_int_equal(privacy_seal(k1, "one", 3, "a", 1, s1, sizeof s1, &l1, NULL),
+                   0);
+  privacy_pseudonym(k1, "hetu", "131052-308T", 11, ps1);
+  privacy_sign_public(k1, pk1);
+
+  /* nothing to prune: the file is not rewritten */
+  assert_int_equal(stat(f->path, &sb), 0);
+  {
+    ino_t ino = sb.st_ino;
+    assert_int_equal(privacy_keys_prune(f->path, 1, &removed, &err), 0);
+    assert_int_equal(removed, 0);
+    assert_int_equal(stat(f->path, &sb), 0);
+    assert_int_equal(sb.st_ino, ino);
+  }
+
+  assert_int_equal(privacy_keys_rotate(f->path, NULL, NULL), 0);
+  assert_int_equal(privacy_keys_rotate(f->path, NULL, NULL), 0);
+  k3 = load_ok(f->path);
+  assert_int_equal(
+      privacy_seal(k3, "three", 5, "a", 1, s3, sizeof s3, &l3, NULL), 0);
+
+  /* a stale current id: refused, file unchanged */
+  removed = 99;
+  assert_int_equal(privacy_keys_prune(f->path, 2, &removed, &err), ERR_STATE);
+  assert_non_null(strstr(err.msg, "current key is 3"));
+  assert_int_equal(removed, 99);
+  kp = load_ok(f->path);
+  assert_int_equal(privacy_keys_count(kp), 3);
+  privacy_keys_free(kp);
+
+  assert_int_equal(privacy_keys_prune(f->path, 3, &removed, &err), 0);
+  assert_int_equal(removed, 2);
+  assert_int_equal(stat(f->path, &sb), 0);
+  assert_int_equal(sb.st_mode & 07777, 0600);
+  assert_int_equal(count_files(f->dir), 1); /* no temporary left */
+  kp = load_ok(f->path);
+  assert_int_equal(privacy_keys_count(kp), 1);
+  assert_int_equal(privacy_keys_current_id(kp), 3);
+  assert_int_equal(privacy_keys_id_at(kp, 0), 3);
+  /* the current key still opens what it sealed; the pruned one is gone */
+  assert_int_equal(
+      privacy_open(kp, s3, l3, "a", 1, plain, sizeof plain, &pl, NULL), 0);
+  assert_memory_equal(plain, "three", 5);
+  assert_int_equal(
+      privacy_open(kp, s1, l1, "a", 1, plain, sizeof plain, &pl, &err),
+      ERR_NOTFOUND);
+  /* pseudonyms and the signing key are untouched */
+  privacy_pseudonym(kp, "hetu", "131052-308T", 11, ps2);
+  assert_string_equal(ps1, ps2);
+  privacy_sign_public(kp, pk2);
+  assert_memory_equal(pk1, pk2, 32);
+  text = read_file(f->path);
+  assert_null(strstr(text, "key.1 ="));
+  assert_null(strstr(text, "key.2 ="));
+  assert_non_null(strstr(text, "key.3 ="));
+  assert_non_null(strstr(text, "current = 3"));
+  mem_free(text);
+  /* rotation continues from the highest remaining id */
+  {
+    uint32_t id = 0;
+    assert_int_equal(privacy_keys_rotate(f->path, &id, NULL), 0);
+    assert_int_equal(id, 4);
+  }
+  /* a file others can read is refused, like everywhere */
+  assert_int_equal(chmod(f->path, 0640), 0);
+  assert_int_equal(privacy_keys_prune(f->path, 4, NULL, &err), ERR_DENIED);
+  privacy_keys_free(k1);
+  privacy_keys_free(k3);
+  privacy_keys_free(kp);
+}
+
 static void test_sign_verify(void **state) {
   struct fixture *f = *state;
   struct privacy_keys *k;
@@ -716,6 +896,9 @@ int main(void) {
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_rotate_refuses_symlink, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_reseal, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_key_ids, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sign_verify, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1087,6 +1087,354 @@ static void test_concurrent_reader_thread(void **state) {
   assert_int_equal(r.last_seen, 200);
 }
 
+/* ---- sealed payloads: scan, update, secure delete ----------------------- */
+
+struct seen_payload {
+  enum store_payload_kind kind;
+  int64_t id;
+  char channel[EVENT_ID_MAX];
+  char key[EVENT_KEY_MAX];
+  char bytes[64];
+};
+
+struct payload_list {
+  struct seen_payload rows[16];
+  size_t n;
+  int stop_after;   /* > 0: return 7 once this many rows were seen */
+  struct store *st; /* for the re-entrancy checks */
+  int nested_rc, update_rc;
+};
+
+static int payload_cb(void *ctx, const struct store_payload_row *row) {
+  struct payload_list *l = ctx;
+  struct seen_payload *p;
+  assert_true(l->n < ARRAY_LEN(l->rows));
+  p = &l->rows[l->n++];
+  assert_true(row->sealed_len > 0 && row->sealed_len < sizeof p->bytes);
+  p->kind = row->kind;
+  p->id = row->id;
+  strcpy(p->channel, row->channel);
+  strcpy(p->key, row->source_key);
+  memcpy(p->bytes, row->sealed, row->sealed_len);
+  p->bytes[row->sealed_len] = '\0';
+  if (l->st != NULL) {
+    struct error err;
+    l->nested_rc = store_payloads_scan(l->st, STORE_PAYLOAD_MESSAGE, 0, 0,
+                                       payload_cb, l, &err);
+    l->update_rc = store_payload_update(l->st, row->kind, row->id,
+                                        (const unsigned char *)"x", 1, &err);
+  }
+  return l->stop_after > 0 && (int)l->n >= l->stop_after ? 7 : 0;
+}
+
+static void scan_all(struct store *st, enum store_payload_kind kind,
+                     int64_t after, size_t max, struct payload_list *l) {
+  struct error err;
+  memset(l, 0, sizeof *l);
+  ok(store_payloads_scan(st, kind, after, max, payload_cb, l, &err), &err);
+}
+
+static int64_t put_dead(struct store *st, const char *channel, const char *key,
+                        const char *payload) {
+  struct store_dead_letter d;
+  struct error err;
+  int64_t id = 0;
+  memset(&d, 0, sizeof d);
+  d.channel = channel;
+  d.source_key = key;
+  d.msg_type = "ADT^A01";
+  d.received_at = 1700000000999;
+  d.ack_code = "AR";
+  d.reason = "MSH-3/MSH-4: sender 'X'/'Y' is not configured";
+  d.location = "MSH-3";
+  d.sealed = (const unsigned char *)payload;
+  d.sealed_len = payload != NULL ? strlen(payload) : 0;
+  ok(store_dead_letter_put(st, &d, &id, &err), &err);
+  return id;
+}
+
+static void test_payloads_scan_and_update(void **state) {
+  struct fixture *f = *state;
+  struct store *st = open_ok(f->path, STORE_CREATE), *ro;
+  struct store_message m;
+  struct store_dead_letter_row row;
+  struct store_status before, after;
+  struct payload_list l;
+  struct error err;
+  unsigned char big[8] = {0};
+  int64_t m1, m2, m3 = 0, m4, d1, d2, d3;
+  bool found = false;
+  unsigned char digest[STORE_DIGEST_BYTES], want[STORE_DIGEST_BYTES];
+
+  ok(store_begin(st, &err), &err);
+  m1 = put_msg(st, "lifecare", "K1");
+  m2 = put_msg(st, "lifecare", "K2");
+  memset(&m, 0, sizeof m); /* a message stored without a payload */
+  m.channel = "lifecare";
+  m.source_key = "K-EMPTY";
+  m.msg_type = "ADT^A08";
+  m.received_at = 1700000000000;
+  ok(store_message_put(st, &m, &m3, &err), &err);
+  m4 = put_msg(st, "pegasos", "K4");
+  d1 = put_dead(st, "", "UNKNOWN1", "dl-one");
+  d2 = put_dead(st, "lifecare", "", NULL); /* unreadable, no payload */
+  d3 = put_dead(st, "lifecare", "K9", "dl-three");
+  ok(store_commit(st, &err), &err);
+  assert_true(m1 < m2 && m2 < m3 && m3 < m4 && d1 < d2 && d2 < d3);
+  before = status_of(st);
+
+  /* every row with a payload, in id order, with its channel and key */
+  scan_all(st, STORE_PAYLOAD_MESSAGE, 0, 0, &l);
+  assert_int_equal(l.n, 3);
+  assert_int_equal(l.rows[0].id, m1);
+  assert_int_equal(l.rows[1].id, m2);
+  assert_int_equal(l.rows[2].id, m4); /* m3 has none: skipped */
+  assert_int_equal(l.rows[0].kind, STORE_PAYLOAD_MESSAGE);
+  assert_string_equal(l.rows[0].channel, "lifecare");
+  assert_string_equal(l.rows[0].key, "K1");
+  assert_string_equal(l.rows[0].bytes, "sealed:lifecare:K1");
+  assert_string_equal(l.rows[2].channel, "pegasos");
+  assert_string_equal(l.rows[2].bytes, "sealed:pegasos:K4");
+  scan_all(st, STORE_PAYLOAD_DEAD_LETTER, 0, 0, &l);
+  assert_int_equal(l.n, 2); /* d2 has none */
+  assert_int_equal(l.rows[0].id, d1);
+  assert_int_equal(l.rows[0].kind, STORE_PAYLOAD_DEAD_LETTER);
+  assert_string_equal(l.rows[0].channel, "");
+  assert_string_equal(l.rows[0].key, "UNKNOWN1");
+  assert_string_equal(l.rows[0].bytes, "dl-one");
+  assert_int_equal(l.rows[1].id, d3);
+  assert_string_equal(l.rows[1].channel, "lifecare");
+  assert_string_equal(l.rows[1].bytes, "dl-three");
+
+  /* after_id and max page through; a callback's non-zero value stops */
+  scan_all(st, STORE_PAYLOAD_MESSAGE, m1, 1, &l);
+  assert_int_equal(l.n, 1);
+  assert_int_equal(l.rows[0].id, m2);
+  scan_all(st, STORE_PAYLOAD_MESSAGE, m2, 5, &l);
+  assert_int_equal(l.n, 1);
+  assert_int_equal(l.rows[0].id, m4);
+  scan_all(st, STORE_PAYLOAD_MESSAGE, m4, 0, &l);
+  assert_int_equal(l.n, 0);
+  memset(&l, 0, sizeof l);
+  l.stop_after = 2;
+  assert_int_equal(store_payloads_scan(st, STORE_PAYLOAD_MESSAGE, 0, 0,
+                                       payload_cb, &l, &err),
+                   7);
+  assert_int_equal(l.n, 2);
+  assert_int_equal(store_payloads_scan(st, (enum store_payload_kind)5, 0, 0,
+                                       payload_cb, &l, &err),
+                   ERR_INVAL);
+
+  /* inside the callback: no nested scan, no write */
+  ok(store_begin(st, &err), &err);
+  memset(&l, 0, sizeof l);
+  l.st = st;
+  l.stop_after = 1;
+  assert_int_equal(store_payloads_scan(st, STORE_PAYLOAD_MESSAGE, 0, 0,
+                                       payload_cb, &l, &err),
+                   7);
+  assert_int_equal(l.nested_rc, ERR_STATE);
+  assert_int_equal(l.update_rc, ERR_STATE);
+  store_rollback(st);
+
+  /* updates need a transaction, a writable handle and a real payload */
+  assert_int_equal(store_payload_update(st, STORE_PAYLOAD_MESSAGE, m1,
+                                        (const unsigned char *)"new", 3, &err),
+                   ERR_STATE);
+  ro = open_ok(f->path, STORE_READONLY);
+  assert_int_equal(store_payload_update(ro, STORE_PAYLOAD_MESSAGE, m1,
+                                        (const unsigned char *)"new", 3, &err),
+                   ERR_DENIED);
+  ok(store_begin(st, &err), &err);
+  assert_int_equal(store_payload_update(st, STORE_PAYLOAD_MESSAGE, 999999,
+                                        (const unsigned char *)"new", 3, &err),
+                   ERR_NOTFOUND);
+  assert_int_equal(store_payload_update(st, STORE_PAYLOAD_DEAD_LETTER, d3 + 99,
+                                        (const unsigned char *)"new", 3, &err),
+                   ERR_NOTFOUND);
+  assert_int_equal(store_payload_update(st, STORE_PAYLOAD_MESSAGE, m1,
+                                        (const unsigned char *)"new", 0, &err),
+                   ERR_INVAL);
+  assert_int_equal(
+      store_payload_update(st, STORE_PAYLOAD_MESSAGE, m1, NULL, 3, &err),
+      ERR_INVAL);
+  /* refused on the length alone, before any byte is read */
+  assert_int_equal(store_payload_update(st, STORE_PAYLOAD_MESSAGE, m1, big,
+                                        (size_t)STORE_PAYLOAD_MAX + 1, &err),
+                   ERR_TOOBIG);
+  assert_int_equal(store_payload_update(st, (enum store_payload_kind) - 1, m1,
+                                        (const unsigned char *)"new", 3, &err),
+                   ERR_INVAL);
+  ok(store_payload_update(st, STORE_PAYLOAD_MESSAGE, m2,
+                          (const unsigned char *)"resealed-two", 12, &err),
+     &err);
+  ok(store_payload_update(st, STORE_PAYLOAD_DEAD_LETTER, d1,
+                          (const unsigned char *)"dl-one-new", 10, &err),
+     &err);
+  /* the writer sees its own change; the reader does not, yet */
+  scan_all(st, STORE_PAYLOAD_MESSAGE, m1, 1, &l);
+  assert_string_equal(l.rows[0].bytes, "resealed-two");
+  scan_all(ro, STORE_PAYLOAD_MESSAGE, m1, 1, &l);
+  assert_string_equal(l.rows[0].bytes, "sealed:lifecare:K2");
+  ok(store_commit(st, &err), &err);
+  scan_all(ro, STORE_PAYLOAD_MESSAGE, m1, 1, &l);
+  assert_string_equal(l.rows[0].bytes, "resealed-two");
+
+  /* nothing else of the rows changed, and no counter moved */
+  ok(store_message_lookup(ro, "lifecare", "K2", &found, digest, &err), &err);
+  assert_true(found);
+  digest_of("K2", want);
+  assert_memory_equal(digest, want, STORE_DIGEST_BYTES);
+  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM messages WHERE "
+                                    "msg_type = 'ADT^A01' AND received_at = "
+                                    "1700000000000 AND source_key = 'K2'"),
+                   1);
+  ok(store_dead_letter_get(ro, d1, &row, &err), &err);
+  assert_int_equal(row.sealed_len, 10);
+  assert_memory_equal(row.sealed, "dl-one-new", 10);
+  assert_string_equal(row.source_key, "UNKNOWN1");
+  assert_string_equal(row.ack_code, "AR");
+  assert_int_equal(row.status, 0);
+  assert_int_equal(row.received_at, 1700000000999);
+  store_dead_letter_row_release(&row);
+  after = status_of(ro);
+  assert_int_equal(after.accepted, before.accepted);
+  assert_int_equal(after.dead_letters, before.dead_letters);
+  assert_int_equal(after.accepted, 4);
+  assert_int_equal(after.dead_letters, 3);
+
+  /* a rolled-back update leaves the old payload */
+  ok(store_begin(st, &err), &err);
+  ok(store_payload_update(st, STORE_PAYLOAD_MESSAGE, m1,
+                          (const unsigned char *)"gone", 4, &err),
+     &err);
+  store_rollback(st);
+  scan_all(ro, STORE_PAYLOAD_MESSAGE, 0, 1, &l);
+  assert_string_equal(l.rows[0].bytes, "sealed:lifecare:K1");
+  store_close(ro);
+  store_close(st);
+}
+
+/* Counts occurrences of 'needle' in the file at 'path' (0 when missing). */
+static size_t file_count(const char *path, const void *needle, size_t nlen) {
+  FILE *fp = fopen(path, "rb");
+  unsigned char *data;
+  long size;
+  size_t n = 0, i;
+  if (fp == NULL)
+    return 0;
+  assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+  size = ftell(fp);
+  assert_true(size >= 0);
+  rewind(fp);
+  data = mem_alloc((size_t)size + 1);
+  assert_int_equal(fread(data, 1, (size_t)size, fp), (size_t)size);
+  fclose(fp);
+  for (i = 0; i + nlen <= (size_t)size; i++) {
+    if (memcmp(data + i, needle, nlen) == 0)
+      n++;
+  }
+  mem_free(data);
+  return n;
+}
+
+static off_t file_size(const char *path) {
+  struct stat sb;
+  return stat(path, &sb) == 0 ? sb.st_size : -1;
+}
+
+/* With STORE_SECURE_DELETE and a checkpoint, a replaced payload -- small,
+ * or large enough for overflow pages -- is gone from every file. (Some
+ * SQLite builds, Debian's among them, have secure_delete on by default;
+ * the flag makes it independent of the build.) */
+static void test_secure_delete_and_checkpoint(void **state) {
+  struct fixture *f = *state;
+  struct store *st = open_ok(f->path, STORE_CREATE), *ro;
+  struct store_message m;
+  struct error err;
+  char wal[160];
+  unsigned char large[6000], small[40], repl[6000];
+  static const char mark_l[] = "OLD-LARGE-CIPHERTEXT";
+  static const char mark_s[] = "OLD-SMALL-CIPHERTEXT";
+  int64_t id_l = 0, id_s = 0;
+  size_t i;
+
+  for (i = 0; i < sizeof large; i++)
+    large[i] = (unsigned char)mark_l[i % (sizeof mark_l - 1)];
+  memset(small, '.', sizeof small);
+  memcpy(small, mark_s, sizeof mark_s - 1);
+  memset(repl, 'N', sizeof repl);
+  snprintf(wal, sizeof wal, "%s-wal", f->path);
+
+  ok(store_begin(st, &err), &err);
+  memset(&m, 0, sizeof m);
+  m.channel = "lifecare";
+  m.msg_type = "ADT^A01";
+  m.source_key = "LARGE";
+  m.sealed = large;
+  m.sealed_len = sizeof large;
+  ok(store_message_put(st, &m, &id_l, &err), &err);
+  m.source_key = "SMALL";
+  m.sealed = small;
+  m.sealed_len = sizeof small;
+  ok(store_message_put(st, &m, &id_s, &err), &err);
+  ok(store_commit(st, &err), &err);
+  ok(store_checkpoint(st, &err), &err);
+  assert_int_equal(file_size(wal), 0);
+  assert_true(file_count(f->path, mark_l, sizeof mark_l - 1) > 0);
+  assert_int_equal(file_count(f->path, mark_s, sizeof mark_s - 1), 1);
+  store_close(st);
+
+  st = open_ok(f->path, STORE_SECURE_DELETE);
+  ok(store_begin(st, &err), &err);
+  assert_int_equal(store_checkpoint(st, &err), ERR_STATE);
+  /* Other sizes than before: a same-sized payload (what a rotation
+   * writes) is overwritten in place by SQLite anyway. */
+  ok(store_payload_update(st, STORE_PAYLOAD_MESSAGE, id_l, repl, 4500, &err),
+     &err);
+  ok(store_payload_update(st, STORE_PAYLOAD_MESSAGE, id_s, repl, 24, &err),
+     &err);
+  ok(store_commit(st, &err), &err);
+  /* before the checkpoint the WAL holds the new pages */
+  assert_true(file_size(wal) > 0);
+  ok(store_checkpoint(st, &err), &err);
+  assert_int_equal(file_size(wal), 0);
+  assert_int_equal(file_count(f->path, mark_l, sizeof mark_l - 1), 0);
+  assert_int_equal(file_count(f->path, mark_s, sizeof mark_s - 1), 0);
+  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM messages WHERE "
+                                    "length(payload) IN (4500, 24)"),
+                   2);
+
+  ro = open_ok(f->path, STORE_READONLY | STORE_SECURE_DELETE);
+  assert_int_equal(store_checkpoint(ro, &err), ERR_DENIED);
+  store_close(ro);
+  store_close(st);
+}
+
+/* The database, its WAL and shm are created 0600 whatever the umask. */
+static void test_created_private(void **state) {
+  struct fixture *f = *state;
+  struct store *st;
+  struct error err;
+  struct stat sb;
+  char side[160];
+  mode_t old = umask(022);
+  st = open_ok(f->path, STORE_CREATE);
+  umask(old);
+  ok(store_begin(st, &err), &err);
+  (void)put_msg(st, "lifecare", "K1");
+  ok(store_commit(st, &err), &err);
+  assert_int_equal(stat(f->path, &sb), 0);
+  assert_int_equal(sb.st_mode & 0777, 0600);
+  snprintf(side, sizeof side, "%s-wal", f->path);
+  assert_int_equal(stat(side, &sb), 0);
+  assert_int_equal(sb.st_mode & 0777, 0600);
+  snprintf(side, sizeof side, "%s-shm", f->path);
+  assert_int_equal(stat(side, &sb), 0);
+  assert_int_equal(sb.st_mode & 0777, 0600);
+  store_close(st);
+}
+
 /* ---- durability --------------------------------------------------------- */
 
 static void test_reopen_keeps_everything(void **state) {
@@ -1263,7 +1611,65 @@ static void test_crash_sigkill(void **state) {
     crash_round(f->path, &seed);
 }
 
+/* Deferred sync: commits go on while syncs lag behind; everything committed
+ * is there after a reopen, and the WAL stays bounded because checkpoints
+ * still run (with full syncs) in deferred mode. */
+static void test_deferred_sync(void **state) {
+  struct fixture *f = *state;
+  struct store *st = open_ok(f->path, STORE_CREATE);
+  struct store *ro = NULL;
+  struct error err;
+  char wal[160];
+  struct stat sb;
+  unsigned char big[4000];
+  bool found = false;
+  memset(big, 'p', sizeof big);
+  snprintf(wal, sizeof wal, "%s-wal", f->path);
+  ok(store_set_deferred_sync(st, true, &err), &err);
+  /* a store_sync before any commit is fine */
+  ok(store_sync(st, &err), &err);
+  for (int g = 0; g < 150; g++) {
+    ok(store_begin(st, &err), &err);
+    for (int i = 0; i < 100; i++) {
+      struct store_message m;
+      char key[32];
+      int64_t id;
+      memset(&m, 0, sizeof m);
+      snprintf(key, sizeof key, "D%d-%d", g, i);
+      m.channel = "lifecare";
+      m.source_key = key;
+      m.msg_type = "ADT^A01";
+      m.sealed = big;
+      m.sealed_len = sizeof big;
+      ok(store_message_put(st, &m, &id, &err), &err);
+    }
+    ok(store_commit(st, &err), &err);
+    if (g % 3 == 0)
+      ok(store_sync(st, &err), &err);
+  }
+  ok(store_sync(st, &err), &err);
+  /* 15,000 rows of 4 KB passed through a WAL checkpointed every 10,000
+   * pages: it never held them all */
+  assert_int_equal(stat(wal, &sb), 0);
+  assert_true(sb.st_size < (off_t)60 * 1024 * 1024);
+  /* a reader sees every commit */
+  ro = open_ok(f->path, STORE_READONLY);
+  ok(store_message_lookup(ro, "lifecare", "D149-99", &found, NULL, &err), &err);
+  assert_true(found);
+  store_close(ro);
+  /* back to synchronous commits, then reopen */
+  ok(store_set_deferred_sync(st, false, &err), &err);
+  store_close(st);
+  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM messages"), 15000);
+  /* a read-only handle cannot defer */
+  ro = open_ok(f->path, STORE_READONLY);
+  error_clear(&err);
+  assert_int_equal(store_set_deferred_sync(ro, true, &err), ERR_DENIED);
+  store_close(ro);
+}
+
 int main(void) {
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
   const struct CMUnitTest tests[] = {
       T(test_create_migrate_reopen),
@@ -1281,7 +1687,11 @@ int main(void) {
       T(test_reader_sees_committed_only),
       T(test_concurrent_reader_thread),
       T(test_reopen_keeps_everything),
+      T(test_payloads_scan_and_update),
+      T(test_secure_delete_and_checkpoint),
+      T(test_created_private),
       T(test_crash_sigkill),
+      T(test_deferred_sync),
   };
 #undef T
   return cmocka_run_group_tests(tests, NULL, NULL);
