@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -40,6 +41,9 @@
 #include "stream.h"
 
 #define PEER_MAX 64
+/* A group closes when no message has arrived for this long (or at
+ * ingest.group_wait, or at ingest.group_max messages). */
+#define LINGER_QUIET_US 150
 #define REASON_MAX 160 /* == sizeof adt_error.text */
 
 enum prep { PREP_OK, PREP_AE, PREP_AR };
@@ -48,7 +52,6 @@ struct ingest_item {
   struct ingest_item *next;
   char *data;
   size_t len;
-  struct hl7_msg msg;
   bool parsed;
   const struct org_channel *ch;
   enum prep prep;
@@ -65,6 +68,7 @@ struct ingest_item {
   ingest_done_fn done;
   void *ctx;
   char peer[PEER_MAX];
+  struct hl7_msg msg; /* last: about 25 KiB, filled by hl7_parse, not zeroed */
 };
 
 struct counter_delta {
@@ -96,6 +100,14 @@ struct ingest {
   bool closing;
   pthread_t writer;
 
+  /* Committed groups waiting for the WAL to reach the disk (syncer). */
+  pthread_mutex_t slock;
+  pthread_cond_t scond;
+  struct ingest_item *shead, *stail; /* items in commit order */
+  size_t spending;                   /* items in shead */
+  bool sclosing;
+  pthread_t syncer;
+
   atomic_uint_fast64_t ack_seq;
   int64_t started_ms;
 
@@ -106,6 +118,12 @@ struct ingest {
   struct counter_delta deltas[DELTAS_MAX];
   size_t ndeltas;
 };
+
+static int64_t mono_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 /* ---- items ------------------------------------------------------------ */
 
@@ -279,7 +297,8 @@ static void prepare(struct ingest *in, struct ingest_item *it) {
 
 int ingest_submit_hl7(struct ingest *in, const char *data, size_t len,
                       const char *peer, ingest_done_fn done, void *ctx) {
-  struct ingest_item *it = mem_calloc(1, sizeof *it);
+  struct ingest_item *it = mem_alloc(sizeof *it);
+  memset(it, 0, offsetof(struct ingest_item, msg));
   it->data = mem_alloc(len + 1);
   memcpy(it->data, data, len);
   it->data[len] = '\0';
@@ -536,14 +555,66 @@ static void run_group(struct ingest *in, struct ingest_item *group) {
   }
   publish(in);
   atomic_fetch_add(&in->groups, 1);
-  for (struct ingest_item *it = group; it != NULL;) {
-    struct ingest_item *next = it->next;
-    it->next = NULL;
-    atomic_fetch_add(&in->items, 1);
-    atomic_fetch_add(&in->outcome_count[it->outcome], 1);
-    it->done(it->ctx, it);
-    it = next;
+  /* The commit is written but not yet on disk: the syncer makes it
+   * durable while this thread goes on with the next group. */
+  pthread_mutex_lock(&in->slock);
+  if (in->stail != NULL)
+    in->stail->next = group;
+  else
+    in->shead = group;
+  while (group->next != NULL)
+    group = group->next;
+  in->stail = group;
+  in->spending += n;
+  pthread_cond_signal(&in->scond);
+  pthread_mutex_unlock(&in->slock);
+}
+
+/* The syncer: one fdatasync for everything committed since the last one,
+ * then the ACKs. Commits and syncs overlap, so the writer's cycle is
+ * max(processing, fsync) rather than their sum. */
+static void *syncer_main(void *arg) {
+  struct ingest *in = arg;
+  for (;;) {
+    struct ingest_item *list;
+    size_t n;
+    struct error err;
+    pthread_mutex_lock(&in->slock);
+    while (in->shead == NULL && !in->sclosing)
+      pthread_cond_wait(&in->scond, &in->slock);
+    if (in->shead == NULL) {
+      pthread_mutex_unlock(&in->slock);
+      break;
+    }
+    list = in->shead;
+    n = in->spending;
+    in->shead = in->stail = NULL;
+    in->spending = 0;
+    pthread_mutex_unlock(&in->slock);
+
+    error_clear(&err);
+    if (store_sync(in->wst, &err) < 0) {
+      log_error("ingest",
+                "cannot make %zu committed messages durable, nothing of them "
+                "acknowledged; stopping: %s",
+                n, err.msg);
+      _exit(3);
+    }
+    while (list != NULL) {
+      struct ingest_item *next = list->next;
+      list->next = NULL;
+      atomic_fetch_add(&in->items, 1);
+      atomic_fetch_add(&in->outcome_count[list->outcome], 1);
+      list->done(list->ctx, list);
+      list = next;
+    }
+    pthread_mutex_lock(&in->lock);
+    in->completed += n;
+    if (in->completed == in->submitted)
+      pthread_cond_broadcast(&in->idle);
+    pthread_mutex_unlock(&in->lock);
   }
+  return NULL;
 }
 
 static void *writer_main(void *arg) {
@@ -558,13 +629,29 @@ static void *writer_main(void *arg) {
       pthread_mutex_unlock(&in->lock);
       break;
     }
-    if (in->opt.group_wait_ms > 0 && in->depth < in->opt.group_max) {
-      struct timespec ts;
-      clock_gettime(CLOCK_REALTIME, &ts);
-      ts.tv_nsec += (long)in->opt.group_wait_ms * 1000000L;
-      ts.tv_sec += ts.tv_nsec / 1000000000L;
-      ts.tv_nsec %= 1000000000L;
-      pthread_cond_timedwait(&in->nonempty, &in->lock, &ts);
+    /* Linger while messages keep arriving (at most group_wait): senders
+     * that wait for their ACK come back in a burst after each commit, and
+     * one group per burst means one fsync for all of them. */
+    if (in->opt.group_wait_ms > 0) {
+      int64_t start = mono_us(), last_change = start;
+      int64_t cap = (int64_t)in->opt.group_wait_ms * 1000;
+      size_t seen = in->depth;
+      while (in->depth < in->opt.group_max && !in->closing) {
+        int64_t now = mono_us();
+        int64_t until = last_change + LINGER_QUIET_US;
+        struct timespec ts;
+        if (until > start + cap)
+          until = start + cap;
+        if (now >= until)
+          break;
+        ts.tv_sec = (time_t)(until / 1000000);
+        ts.tv_nsec = (long)(until % 1000000) * 1000L;
+        pthread_cond_timedwait(&in->nonempty, &in->lock, &ts);
+        if (in->depth != seen) {
+          seen = in->depth;
+          last_change = mono_us();
+        }
+      }
     }
     group = last = in->head;
     n = 1;
@@ -581,12 +668,6 @@ static void *writer_main(void *arg) {
     pthread_mutex_unlock(&in->lock);
 
     run_group(in, group);
-
-    pthread_mutex_lock(&in->lock);
-    in->completed += n;
-    if (in->completed == in->submitted)
-      pthread_cond_broadcast(&in->idle);
-    pthread_mutex_unlock(&in->lock);
   }
   return NULL;
 }
@@ -619,9 +700,17 @@ int ingest_open(const char *dir, const struct ingest_options *opt,
   pthread_mutex_init(&in->lock, NULL);
   pthread_mutex_init(&in->rlock, NULL);
   pthread_rwlock_init(&in->cube_lock, NULL);
-  pthread_cond_init(&in->nonempty, NULL);
+  {
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&in->nonempty, &ca);
+    pthread_condattr_destroy(&ca);
+  }
   pthread_cond_init(&in->space, NULL);
   pthread_cond_init(&in->idle, NULL);
+  pthread_mutex_init(&in->slock, NULL);
+  pthread_cond_init(&in->scond, NULL);
 
   p = path_join(dir, INGEST_LOCK_FILE);
   in->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -657,7 +746,19 @@ int ingest_open(const char *dir, const struct ingest_options *opt,
   rc = rebuild(in, err);
   if (rc < 0)
     goto fail;
+  rc = store_set_deferred_sync(in->wst, true, err);
+  if (rc < 0)
+    goto fail;
+  if (pthread_create(&in->syncer, NULL, syncer_main, in) != 0) {
+    rc = error_set(err, ERR_IO, "cannot start the syncer thread");
+    goto fail;
+  }
   if (pthread_create(&in->writer, NULL, writer_main, in) != 0) {
+    pthread_mutex_lock(&in->slock);
+    in->sclosing = true;
+    pthread_cond_signal(&in->scond);
+    pthread_mutex_unlock(&in->slock);
+    pthread_join(in->syncer, NULL);
     rc = error_set(err, ERR_IO, "cannot start the writer thread");
     goto fail;
   }
@@ -686,6 +787,11 @@ void ingest_close(struct ingest *in) {
   pthread_cond_broadcast(&in->space);
   pthread_mutex_unlock(&in->lock);
   pthread_join(in->writer, NULL);
+  pthread_mutex_lock(&in->slock);
+  in->sclosing = true;
+  pthread_cond_signal(&in->scond);
+  pthread_mutex_unlock(&in->slock);
+  pthread_join(in->syncer, NULL);
   bedboard_free(in->bb);
   store_close(in->rst);
   store_close(in->wst);
@@ -698,6 +804,8 @@ void ingest_close(struct ingest *in) {
   pthread_cond_destroy(&in->nonempty);
   pthread_cond_destroy(&in->space);
   pthread_cond_destroy(&in->idle);
+  pthread_mutex_destroy(&in->slock);
+  pthread_cond_destroy(&in->scond);
   mem_free(in->dir);
   mem_free(in);
 }

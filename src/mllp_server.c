@@ -201,15 +201,20 @@ static void on_done(void *ctx, struct ingest_item *item) {
   ssize_t w;
   cp->item = item;
   cp->next = NULL;
+  bool wake;
   pthread_mutex_lock(&srv->lock);
+  /* One wake-up per batch: the I/O thread drains the whole list. */
+  wake = srv->done_head == NULL;
   if (srv->done_tail != NULL)
     srv->done_tail->next = cp;
   else
     srv->done_head = cp;
   srv->done_tail = cp;
   pthread_mutex_unlock(&srv->lock);
-  w = write(srv->evfd, &one, sizeof one);
-  (void)w;
+  if (wake) {
+    w = write(srv->evfd, &one, sizeof one);
+    (void)w;
+  }
 }
 
 static bool conn_can_read(const struct mllp_server *srv, const struct conn *c) {
