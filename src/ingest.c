@@ -98,6 +98,7 @@ struct ingest {
   size_t depth;
   uint64_t submitted, completed;
   bool closing;
+  bool writer_idle; /* the writer waits on 'nonempty' */
   pthread_t writer;
 
   /* Committed groups waiting for the WAL to reach the disk (syncer). */
@@ -332,7 +333,11 @@ int ingest_submit_hl7(struct ingest *in, const char *data, size_t len,
   in->tail = it;
   in->depth++;
   in->submitted++;
-  pthread_cond_signal(&in->nonempty);
+  /* Wake the writer only when it sleeps: a busy writer takes everything
+   * queued when it finishes its group, and a futex wake per message would
+   * cost more than the message. */
+  if (in->writer_idle)
+    pthread_cond_signal(&in->nonempty);
   pthread_mutex_unlock(&in->lock);
   return 0;
 }
@@ -623,8 +628,11 @@ static void *writer_main(void *arg) {
     struct ingest_item *group, *last;
     size_t n = 0;
     pthread_mutex_lock(&in->lock);
-    while (in->head == NULL && !in->closing)
+    while (in->head == NULL && !in->closing) {
+      in->writer_idle = true;
       pthread_cond_wait(&in->nonempty, &in->lock);
+      in->writer_idle = false;
+    }
     if (in->head == NULL && in->closing) {
       pthread_mutex_unlock(&in->lock);
       break;
@@ -646,7 +654,9 @@ static void *writer_main(void *arg) {
           break;
         ts.tv_sec = (time_t)(until / 1000000);
         ts.tv_nsec = (long)(until % 1000000) * 1000L;
+        in->writer_idle = true;
         pthread_cond_timedwait(&in->nonempty, &in->lock, &ts);
+        in->writer_idle = false;
         if (in->depth != seen) {
           seen = in->depth;
           last_change = mono_us();
