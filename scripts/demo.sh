@@ -6,7 +6,7 @@
 #   DEMO_SPEED (60: one simulated hour per real minute)  DEMO_SEED (1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=build/tilannekuva
+BIN=${TK_BIN:-build/tilannekuva}
 DIR=${DEMO_DIR:-demo-data}
 HTTP=${DEMO_HTTP:-127.0.0.1:8080}
 MLLP=${DEMO_MLLP:-127.0.0.1:2575}
@@ -27,6 +27,18 @@ if [ ! -f "$DIR/data/tilannekuva.db" ]; then
   $BIN init --data "$DIR/data" --region kanta-hame
   echo "demo: importing the history"
   $BIN import --data "$DIR/data" "$DIR/history"
+  # Two demo accounts: a production-control coordinator who may open
+  # person-level detail, and an analyst who sees aggregates only.
+  root=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["units"][0]["id"])' "$DIR/data/org.json")
+  umask 077
+  : >"$DIR/accounts.txt"
+  for acct in koordinaattori:coordinator analyytikko:analyst; do
+    user=${acct%%:*}; role=${acct#*:}
+    pw=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
+    printf '%s\n' "$pw" | $BIN user add --data "$DIR/data" --user "$user" --role "$role" \
+      --scope "$root" --password-stdin >/dev/null
+    printf '%-16s %-12s %s\n' "$user" "$role" "$pw" >>"$DIR/accounts.txt"
+  done
 fi
 
 $BIN serve --data "$DIR/data" --mllp "$MLLP" --http "$HTTP" &
@@ -40,5 +52,7 @@ $BIN replay "$DIR/live" --to "$MLLP" --speed "$SPEED" --retime >"$DIR/replay.log
 replay=$!
 echo
 echo "Tilannekuva is serving a synthetic Kanta-Häme: open http://$HTTP/"
+echo "Sign in with one of these demo accounts (also in $DIR/accounts.txt):"
+sed 's/^/  /' "$DIR/accounts.txt"
 echo "(live feed at ${SPEED}x; Ctrl-C stops)"
 wait $server

@@ -6,19 +6,33 @@
  * hands the bytes to the reply without copying. The organisation tree
  * never changes while serving, so it is rendered once at install time.
  *
+ * Access: the authorizer has admitted every request that reaches a
+ * handler. The bed board and flow handlers then ask api_auth_access what
+ * the request may see: rows (a person-level role with a reason; each row
+ * audited, durably, before the reply is made), exact aggregates (a
+ * person-level role without a reason), or aggregates with small cells
+ * suppressed (every other role, and every request when no api_auth is
+ * configured).
+ *
  * Invariants:
  *  1. a unit named by a client is looked up in the org before anything
  *     else sees it; an unknown one is a 400 naming the field 'unit';
- *  2. every bed-board snapshot taken is released on every path.
+ *  2. every bed-board snapshot taken is released on every path;
+ *  3. no person-level row leaves without its audit record committed: the
+ *     rows audited and the rows rendered come from the same snapshot.
  *
  * Thread safety: handlers share only immutable state (struct api after
  * install) and the thread-safe bed board and hub. */
 #include "api.h"
 
+#include <stdio.h>
 #include <string.h>
 
+#include "api_auth.h"
+#include "audit.h"
 #include "log.h"
 #include "mem.h"
+#include "suppress.h"
 
 #define METRICS_MAX (4u * 1024u * 1024u)
 #define UNITS_MAX (64u * 1024u * 1024u)
@@ -119,39 +133,121 @@ static int h_units(void *ctx, const struct http_request *req,
   return 0;
 }
 
+/* What the request may see of 'unit'. False with the error reply set when
+ * it cannot be decided. */
+static bool access_ok(const struct api *api, const struct http_request *req,
+                      struct http_reply *rep, const char *unit,
+                      struct api_auth_access *acc) {
+  struct error e = {0};
+  int rc;
+  if (api->ctx.auth == NULL) {
+    memset(acc, 0, sizeof *acc);
+    acc->detail = API_AUTH_SUPPRESSED;
+    return true;
+  }
+  rc = api_auth_access(api->ctx.auth, req, unit, acc, &e);
+  if (rc == 0)
+    return true;
+  if (rc == ERR_INVAL)
+    http_reply_error(rep, 400, "invalid_parameter", "reason", "reason");
+  else if (rc == ERR_DENIED)
+    http_reply_error(rep, 401, "unauthorized", NULL, NULL);
+  else
+    reply_failure(rep, rc == ERR_NOTFOUND ? ERR_STORE : rc, "access", unit, &e);
+  return false;
+}
+
+/* The rows of a person-level rendering, for the audit log. */
+struct rows {
+  struct api_auth_subject *v;
+  char (*subject)[AUDIT_SUBJECT_MAX + 1];
+  size_t n, cap;
+};
+
+static int add_row(void *ctx, const char *ward, const char *subject) {
+  struct rows *r = ctx;
+  if (r->n == r->cap) {
+    r->cap = r->cap ? 2 * r->cap : 64;
+    r->v = mem_realloc(r->v, r->cap * sizeof *r->v);
+    r->subject = mem_realloc(r->subject, r->cap * sizeof *r->subject);
+  }
+  snprintf(r->subject[r->n], sizeof r->subject[r->n], "%s", subject);
+  r->v[r->n].unit = ward;
+  r->n++;
+  return 0;
+}
+
+/* Records every row of 'snap' under 'unit' that a person-level rendering
+ * shows. */
+static int audit_rows(const struct api *api, const struct http_request *req,
+                      const struct api_auth_access *acc,
+                      const struct bedboard_snapshot *snap, const char *unit,
+                      struct error *e) {
+  struct rows r = {NULL, NULL, 0, 0};
+  const struct org_unit *root = org_unit_at(api->ctx.org, 0);
+  int rc = bedboard_snapshot_subjects(snap, unit, add_row, &r, e);
+  for (size_t i = 0; i < r.n; i++)
+    r.v[i].subject = r.subject[i];
+  if (rc == 0)
+    rc = api_auth_record_view(api->ctx.auth, req, acc, NULL,
+                              unit != NULL ? unit : root->id, r.v, r.n, e);
+  mem_free(r.v);
+  mem_free(r.subject);
+  return rc;
+}
+
 static int h_bedboard(void *ctx, const struct http_request *req,
                       struct http_reply *rep) {
   const struct api *api = ctx;
   struct bedboard_snapshot *snap;
+  struct api_auth_access acc;
+  enum bedboard_detail detail;
   struct error e = {0};
   const char *unit;
   struct buf b;
   int rc;
-  /* A person-level route: the authorizer (http.c) has admitted the
-   * request before it got here, so the patients are included. */
-  const bool with_patients = true;
   if (!unit_ok(api, req, rep, false, &unit))
     return 0;
   if (api->ctx.bedboard == NULL) {
     http_reply_error(rep, 503, "unavailable", NULL, NULL);
     return 0;
   }
+  if (!access_ok(api, req, rep, unit, &acc))
+    return 0;
+  detail = acc.detail == API_AUTH_PERSONS     ? BEDBOARD_PERSONS
+           : acc.detail == API_AUTH_AGGREGATE ? BEDBOARD_AGGREGATE
+                                              : BEDBOARD_SUPPRESSED;
   buf_init(&b, API_MAX_BODY);
   snap = bedboard_snapshot_get(api->ctx.bedboard);
-  rc = bedboard_snapshot_json(snap, unit, with_patients, &b, &e);
+  rc = 0;
+  if (detail == BEDBOARD_PERSONS) {
+    /* The record first: no row leaves without it. */
+    rc = audit_rows(api, req, &acc, snap, unit, &e);
+    if (rc != 0)
+      log_error("audit", "cannot record a bed-board view, refused: %s",
+                e.msg[0] != '\0' ? e.msg : err_str(rc));
+  }
+  if (rc == 0)
+    rc = bedboard_snapshot_render(snap, unit, detail, &b, &e);
   bedboard_snapshot_release(snap);
   if (rc != 0) {
     buf_release(&b);
-    reply_failure(rep, rc, "bed board", unit, &e);
+    reply_failure(
+        rep, rc == ERR_NOTFOUND && detail == BEDBOARD_PERSONS ? ERR_STORE : rc,
+        "bed board", unit, &e);
     return 0;
   }
   http_reply_json(rep, 200, &b);
+  if (detail == BEDBOARD_PERSONS &&
+      http_reply_header(rep, "X-Request-Id", acc.request_id) != 0)
+    log_warn("api", "cannot echo the request id");
   return 0;
 }
 
 static int h_flow(void *ctx, const struct http_request *req,
                   struct http_reply *rep) {
   const struct api *api = ctx;
+  struct api_auth_access acc;
   struct error e = {0};
   const char *unit;
   struct buf b;
@@ -162,8 +258,19 @@ static int h_flow(void *ctx, const struct http_request *req,
     http_reply_error(rep, 503, "unavailable", NULL, NULL);
     return 0;
   }
+  if (!access_ok(api, req, rep, unit, &acc))
+    return 0;
   buf_init(&b, API_MAX_BODY);
   rc = api->ctx.flow_json(api->ctx.app, unit, &b, &e);
+  if (rc == 0 && acc.detail == API_AUTH_SUPPRESSED) {
+    struct buf s;
+    buf_init(&s, API_MAX_BODY);
+    rc = suppress_flow_json(buf_str(&b), b.len, &s, &e);
+    buf_release(&b);
+    b = s;
+    if (rc == ERR_NOTFOUND)
+      rc = ERR_PARSE; /* not an unknown unit */
+  }
   if (rc != 0) {
     buf_release(&b);
     reply_failure(rep, rc, "flow", unit, &e);
@@ -228,8 +335,8 @@ int api_install(struct http_server *srv, const struct api_ctx *ctx,
         {HTTP_M_GET, "/healthz", 0, NULL, "healthz", h_healthz, api},
         {HTTP_M_GET, "/metrics", 0, NULL, "metrics", h_metrics, api},
         {HTTP_M_GET, "/api/v1/units", 0, NULL, "units", h_units, api},
-        {HTTP_M_GET, "/api/v1/bedboard", HTTP_ROUTE_PERSON_LEVEL, unit_param,
-         "bedboard", h_bedboard, api},
+        {HTTP_M_GET, "/api/v1/bedboard", 0, unit_param, "bedboard", h_bedboard,
+         api},
         {HTTP_M_GET, "/api/v1/flow", 0, unit_param, "flow", h_flow, api},
         {HTTP_M_GET, "/api/v1/status", 0, NULL, "status", h_status, api},
         {HTTP_M_GET, "/api/v1/stream", 0, NULL, "stream", h_stream, api},

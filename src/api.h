@@ -6,15 +6,24 @@
  *   GET /metrics               Prometheus text: HTTP, live stream, the app's
  *   GET /api/v1/units          the organisation tree (org_units_json;
  *                              rendered once, the org is immutable)
- *   GET /api/v1/bedboard[?unit=ID]   bed board of the wards under a unit
- *   GET /api/v1/flow?unit=ID   patient flow (the app's callback)
+ *   GET /api/v1/bedboard[?unit=ID]   bed board of the wards under a unit:
+ *                              person-level rows only for a person-level
+ *                              role with a reason (X-Access-Reason), each
+ *                              row audited before the reply; small cells
+ *                              suppressed for roles without person-level
+ *                              rights (api_auth_access decides)
+ *   GET /api/v1/flow?unit=ID   patient flow (the app's callback), small
+ *                              cells suppressed as for the bed board
  *   GET /api/v1/status         ingest status (the app's callback)
  *   GET /api/v1/stream         server-sent events (stream.h)
  *
  * The app (cli serve) fills a struct api_ctx with what it owns and hooks;
- * api_install adds the routes. Person-level routes carry
- * HTTP_ROUTE_PERSON_LEVEL so that one authorizer (http_server_set_authorizer)
- * decides for all of them; today /api/v1/bedboard is the only one.
+ * api_install adds the routes. The authorizer (api_auth_authorize, set by
+ * the app) admits or refuses every request (sign-in, role, scope) before a
+ * handler runs; handlers of unit-bound data then ask api_auth_access what
+ * this request may see. No route here is HTTP_ROUTE_PERSON_LEVEL: the bed
+ * board serves every role within scope, at the detail its role and reason
+ * allow.
  *
  * Thread safety: handlers run on the HTTP server's threads concurrently;
  * they only read the org, take bed-board snapshots, and call the app's
@@ -34,6 +43,8 @@
 
 #define API_MAX_BODY (64u * 1024u * 1024u) /* a JSON response, bytes */
 
+struct api_auth;
+
 /* What the API serves from. Every pointer must outlive the HTTP server.
  * Callbacks may be NULL (the endpoint then answers 503 "unavailable");
  * they are called on server threads, concurrently, with 'app'. A callback
@@ -41,7 +52,12 @@
  * -> 400 unknown_unit, ERR_AGAIN or ERR_STATE -> 503 not_ready, anything
  * else -> 500 internal. */
 struct api_ctx {
-  const struct org *org;     /* required */
+  const struct org *org; /* required */
+  /* Sign-in and audit (api_auth.h): decides the detail of unit-bound data
+   * and records person-level views. NULL: no one is known, so the bed
+   * board and flow are served as to a role without person-level rights
+   * (small cells suppressed, no rows): it fails closed. */
+  struct api_auth *auth;
   struct bedboard *bedboard; /* NULL: /api/v1/bedboard answers 503 */
   struct stream_hub *hub;    /* NULL: /api/v1/stream answers 503 */
   void *app;                 /* passed to every callback */

@@ -47,8 +47,8 @@
 
 #define TICK_MS 30000        /* the checkpoint thread's wake-up period */
 #define PURGE_EVERY_MS 60000 /* expired sessions and throttle rows */
-#define REQUEST_ID_MAX 64    /* bytes of an accepted X-Request-Id */
-#define MAX_COOKIE_TRIES 4   /* tk_session values tried in one header */
+#define REQUEST_ID_MAX API_AUTH_REQUEST_ID_MAX /* bytes of an X-Request-Id */
+#define MAX_COOKIE_TRIES 4 /* tk_session values tried in one header */
 #define REPLY_MAX (64u * 1024u)
 
 /* ---- the rule tables ---------------------------------------------------- */
@@ -462,6 +462,82 @@ int api_auth_record(struct api_auth *a, const struct http_request *req,
     e[i].request_id = rid;
   }
   rc = append(a, e, n, err);
+  mem_free(e);
+  return rc;
+}
+
+/* ---- routes that serve aggregates and person-level rows ----------------- */
+
+int api_auth_access(struct api_auth *a, const struct http_request *req,
+                    const char *unit, struct api_auth_access *out,
+                    struct error *err) {
+  const char *reason = http_request_header(req, API_AUTH_REASON_HEADER);
+  const struct org_unit *u;
+  struct api_auth_access *acc;
+  bool has_reason = reason != NULL && reason[0] != '\0';
+  int rc;
+  if (has_reason && !api_auth_reason_valid(reason))
+    return error_set(err, ERR_INVAL, "unknown access reason");
+  acc = mem_calloc(1, sizeof *acc);
+  rc = resolve(a, req, chrono_now_ms(), &acc->who, NULL, NULL, err);
+  if (rc < 0)
+    goto out;
+  if (unit != NULL)
+    u = org_unit_find(a->org, unit);
+  else
+    u = org_unit_count(a->org) > 0 ? org_unit_at(a->org, 0) : NULL;
+  if (!auth_role_person_level(acc->who.role)) {
+    acc->detail = API_AUTH_SUPPRESSED;
+  } else if (has_reason && u != NULL &&
+             auth_scope_covers(&acc->who.scope, a->org, u)) {
+    acc->detail = API_AUTH_PERSONS;
+    snprintf(acc->reason, sizeof acc->reason, "%s", reason);
+  } else {
+    acc->detail = API_AUTH_AGGREGATE;
+  }
+  request_id(req, acc->request_id);
+  *out = *acc;
+out:
+  sodium_memzero(acc, sizeof *acc);
+  mem_free(acc);
+  return rc;
+}
+
+int api_auth_record_view(struct api_auth *a, const struct http_request *req,
+                         const struct api_auth_access *acc, const char *action,
+                         const char *unit, const struct api_auth_subject *s,
+                         size_t n, struct error *err) {
+  char addr[SECSTORE_ADDRESS_MAX], act[AUDIT_ACTION_MAX + 1];
+  struct audit_entry *e;
+  size_t batch = n == 0 ? 1 : (n < AUDIT_BATCH_MAX ? n : AUDIT_BATCH_MAX);
+  int64_t now = chrono_now_ms();
+  int rc = 0;
+  if (acc == NULL || acc->detail != API_AUTH_PERSONS)
+    return error_set(err, ERR_DENIED, "not a person-level access");
+  if (n > 0 && s == NULL)
+    return error_set(err, ERR_INVAL, "audit: no subjects");
+  client_address(a, req, addr, sizeof addr);
+  if (action == NULL)
+    view_action(http_request_path(req), act);
+  else
+    snprintf(act, sizeof act, "%s", action);
+  e = mem_calloc(batch, sizeof *e);
+  for (size_t done = 0; rc == 0 && (done < n || (n == 0 && done == 0));) {
+    size_t m = n == 0 ? 1 : (n - done < batch ? n - done : batch);
+    for (size_t i = 0; i < m; i++) {
+      e[i].at_ms = now;
+      e[i].user = acc->who.user;
+      e[i].role = auth_role_name(acc->who.role);
+      e[i].action = act;
+      e[i].subject = n == 0 ? "" : s[done + i].subject;
+      e[i].unit = n == 0 ? unit : s[done + i].unit;
+      e[i].reason = acc->reason;
+      e[i].address = addr;
+      e[i].request_id = acc->request_id;
+    }
+    rc = append(a, e, m, err);
+    done += m;
+  }
   mem_free(e);
   return rc;
 }

@@ -35,6 +35,8 @@
  *      then an audit record (user, role, "view PATH", unit, reason, client
  *      address, request id) is appended and committed BEFORE the handler
  *      runs; if it cannot be, the request fails with 500 and no data.
+ *      (No route of the app is flagged so today: the bed board serves
+ *      every role and decides per request with api_auth_access, below.)
  *
  * Checkpoints of the audit chain are signed every settings.checkpoint_every
  * records, every checkpoint_interval while records arrive, and at
@@ -110,6 +112,75 @@ NODISCARD int api_auth_record(struct api_auth *a,
                               const char *action, const char *unit,
                               const char *const *subjects, size_t n,
                               struct error *err);
+
+/* ---- routes that serve aggregates and person-level rows ------------------
+ *
+ * A route like GET /api/v1/bedboard is not flagged HTTP_ROUTE_PERSON_LEVEL:
+ * every signed-in role within scope may call it, and its handler decides
+ * per request what to show with api_auth_access, and audits the rows it
+ * shows with api_auth_record_view before replying. */
+
+/* What a request may see of the unit-bound data it asks for. */
+enum api_auth_detail {
+  /* A role without person-level rights (or no access control at all):
+   * aggregates, small cells suppressed (suppress.h). */
+  API_AUTH_SUPPRESSED,
+  /* A person-level role without a reason: exact aggregates, no rows. */
+  API_AUTH_AGGREGATE,
+  /* A person-level role, the unit in its scope, and a valid reason in
+   * X-Access-Reason: exact aggregates and person-level rows. */
+  API_AUTH_PERSONS
+};
+
+#define API_AUTH_REASON_MAX 31     /* bytes of a reason code */
+#define API_AUTH_REQUEST_ID_MAX 64 /* bytes of a request id */
+
+struct api_auth_access {
+  enum api_auth_detail detail;
+  struct auth_principal who;
+  char reason[API_AUTH_REASON_MAX + 1]; /* "" unless API_AUTH_PERSONS */
+  /* X-Request-Id when it is [A-Za-z0-9._-]{1,64}, else 32 random hex
+   * characters: the id of every audit record of this request; echo it in
+   * the reply's X-Request-Id so a view can be matched to its records. */
+  char request_id[API_AUTH_REQUEST_ID_MAX + 1];
+};
+
+/* Decides what 'req' (already admitted by api_auth_authorize) may see of
+ * 'unit' (an org unit id the handler has checked; NULL: the root). The
+ * principal is resolved again, so a session ended in between counts as
+ * none. On success fills *out. ERR_INVAL when the request sends
+ * X-Access-Reason with a value that is not a reason code (an empty header
+ * counts as none): answer 400 invalid_parameter, field "reason";
+ * ERR_DENIED when there is no valid principal (401); a store error
+ * otherwise. A missing reason is not an error: the answer is then
+ * API_AUTH_AGGREGATE for a person-level role. Thread-safe. */
+NODISCARD int api_auth_access(struct api_auth *a,
+                              const struct http_request *req, const char *unit,
+                              struct api_auth_access *out, struct error *err);
+
+/* One person-level row shown: its subject pseudonym and its unit. */
+struct api_auth_subject {
+  const char *subject;
+  const char *unit;
+};
+
+/* Appends one audit record per row in 's' (n of them) for an
+ * API_AUTH_PERSONS access 'acc' of 'req': time, user, role, action
+ * ('action', or "view PATH" when NULL), subject, unit, reason, client
+ * address and acc->request_id; committed durably (in transactions of up to
+ * AUDIT_BATCH_MAX records) before this returns, so call it BEFORE the
+ * reply is made. n == 0 appends one record for 'unit' without a subject, so
+ * that the view itself is on record. ERR_DENIED when acc is not
+ * API_AUTH_PERSONS; ERR_STORE (and the audit's errors) when the records
+ * cannot be appended: the handler must then not show the rows. Records
+ * already appended when a later batch fails stay (they over-report, never
+ * under-report). Thread-safe. */
+NODISCARD int api_auth_record_view(struct api_auth *a,
+                                   const struct http_request *req,
+                                   const struct api_auth_access *acc,
+                                   const char *action, const char *unit,
+                                   const struct api_auth_subject *s, size_t n,
+                                   struct error *err);
 
 /* The access-reason codes, in order: api_auth_reason_at(i) for i = 0.. until
  * NULL. */

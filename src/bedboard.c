@@ -39,6 +39,7 @@
 
 #include "chrono.h"
 #include "mem.h"
+#include "suppress.h"
 
 #define PCLASS_MAX 8 /* patient class bytes kept, incl. NUL */
 #define FRAGMENT_MAX (256u * 1024 * 1024) /* one ward's JSON */
@@ -157,7 +158,10 @@ struct ward {
   size_t nwaiting, cap_waiting;
   size_t nready, nleave, nboarding; /* kept with the lists */
   bool dirty;
-  struct frag *full, *agg; /* last rendered (the board's references) */
+  /* Last rendered (the board's references): with person-level rows,
+   * aggregates, aggregates with small cells suppressed, and the subjects
+   * the person-level rows show (one "subject\n" per row). */
+  struct frag *full, *agg, *sup, *subj;
   struct wsum sum;
 };
 
@@ -169,8 +173,12 @@ struct bedboard_snapshot {
   size_t nwards;
   size_t *org_index;
   bool *is_ed;
-  struct frag **full, **agg;
+  struct frag **full, **agg, **sup, **subj;
   struct wsum *sums;
+  /* Per org unit (index): the totals' keys (bits of enum key) that are
+   * suppressed (small) or withheld (complementary suppression). */
+  size_t nunits;
+  uint16_t *tot_sup, *tot_wh;
 };
 
 struct bedboard {
@@ -986,12 +994,18 @@ static void snap_free(struct bedboard_snapshot *s) {
   for (size_t i = 0; i < s->nwards; i++) {
     frag_release(s->full[i]);
     frag_release(s->agg[i]);
+    frag_release(s->sup[i]);
+    frag_release(s->subj[i]);
   }
   mem_free(s->org_index);
   mem_free(s->is_ed);
   mem_free(s->full);
   mem_free(s->agg);
+  mem_free(s->sup);
+  mem_free(s->subj);
   mem_free(s->sums);
+  mem_free(s->tot_sup);
+  mem_free(s->tot_wh);
   mem_free(s);
 }
 
@@ -1065,6 +1079,8 @@ void bedboard_free(struct bedboard *bb) {
     mem_free(bb->wards[i].waiting);
     frag_release(bb->wards[i].full);
     frag_release(bb->wards[i].agg);
+    frag_release(bb->wards[i].sup);
+    frag_release(bb->wards[i].subj);
   }
   bedboard_snapshot_release(bb->snap);
   pthread_mutex_destroy(&bb->lock);
@@ -1252,10 +1268,149 @@ static void ward_sum(const struct ward *w, int32_t today, struct wsum *s) {
   }
 }
 
+/* ---------------------------------------------- small-cell suppression */
+
+/* How a ward (or the totals) is rendered. */
+enum mode {
+  M_FULL, /* counts and person-level rows */
+  M_AGG,  /* exact counts */
+  M_SUP   /* counts with small cells suppressed (suppress.h) */
+};
+
+/* The keys suppression covers, in the order they are listed. The counts
+ * are the suppressed cells. occupied = min(patient_count, beds) follows
+ * patient_count: suppressed with it (it is then 1..4 too), shown with it
+ * (it is then at least 5, or the ward's configured beds). free, overflow
+ * and occupancy_pct are derived from patient_count and withheld with it. */
+enum key {
+  K_PATIENTS,
+  K_OCCUPIED,
+  K_FREE,
+  K_OVERFLOW,
+  K_PCT,
+  K_READY,
+  K_LEAVE,
+  K_EXPECTED,
+  K_BOARDING,
+  K_WAITING,
+  K_ED,
+  K__N
+};
+
+#define BIT(k) (1u << (k))
+#define DERIVED_KEYS (BIT(K_FREE) | BIT(K_OVERFLOW) | BIT(K_PCT))
+/* Not decided on their own value. */
+#define FOLLOWING_KEYS (DERIVED_KEYS | BIT(K_OCCUPIED))
+
+static const char *const key_name[K__N] = {
+    "patient_count", "occupied",
+    "free",          "overflow",
+    "occupancy_pct", "awaiting_transfer",
+    "on_leave",      "expected_discharges_today",
+    "boarding",      "waiting_count",
+    "ed_patients",
+};
+
+/* The derived keys that 'hidden' (counts) takes with it. */
+static unsigned derived_of(unsigned hidden) {
+  return (hidden & BIT(K_PATIENTS)) ? DERIVED_KEYS : 0u;
+}
+
+/* occupied follows patient_count. */
+static unsigned with_occupied(unsigned bits) {
+  return (bits & BIT(K_PATIENTS)) ? bits | BIT(K_OCCUPIED) : bits;
+}
+
+/* ,"key":v or ,"key":null when its bit is in 'hide'. */
+static int put_count(struct buf *b, enum key k, int64_t v, unsigned hide) {
+  if (hide & BIT(k))
+    return buf_printf(b, ",\"%s\":null", key_name[k]);
+  return buf_printf(b, ",\"%s\":%" PRId64, key_name[k], v);
+}
+
+static int put_pct_or_null(struct buf *b, int64_t num, int64_t den,
+                           unsigned hide) {
+  int rc = buf_puts(b, ",\"occupancy_pct\":");
+  if (rc == 0)
+    rc = (hide & BIT(K_PCT)) ? buf_puts(b, "null") : put_pct(b, num, den);
+  return rc;
+}
+
+/* ,"suppressed":[..],"withheld":[..] */
+static int put_marks(struct buf *b, unsigned sup, unsigned wh) {
+  int rc = buf_puts(b, ",\"suppressed\":[");
+  bool first = true;
+  for (int k = 0; rc == 0 && k < K__N; k++)
+    if (sup & BIT(k)) {
+      rc = buf_printf(b, "%s\"%s\"", first ? "" : ",", key_name[k]);
+      first = false;
+    }
+  if (rc == 0)
+    rc = buf_puts(b, "],\"withheld\":[");
+  first = true;
+  for (int k = 0; rc == 0 && k < K__N; k++)
+    if (wh & BIT(k)) {
+      rc = buf_printf(b, "%s\"%s\"", first ? "" : ",", key_name[k]);
+      first = false;
+    }
+  if (rc == 0)
+    rc = buf_putc(b, ']');
+  return rc;
+}
+
+/* The counts of one ward by key (derived keys 0). */
+static void ward_counts(const struct wsum *s, int64_t v[K__N]) {
+  memset(v, 0, K__N * sizeof *v);
+  v[K_PATIENTS] = s->patients;
+  v[K_OCCUPIED] = s->occupied;
+  v[K_READY] = s->ready;
+  v[K_LEAVE] = s->leave;
+  v[K_EXPECTED] = s->expected_today;
+  v[K_BOARDING] = s->boarding;
+  v[K_WAITING] = s->waiting;
+}
+
+/* A ward's counts with small cells suppressed. */
+static int render_ward_suppressed(const struct wsum *s, struct buf *b) {
+  int64_t v[K__N];
+  unsigned sup = 0, wh;
+  int rc;
+  ward_counts(s, v);
+  for (int k = 0; k < K__N; k++)
+    if (!(FOLLOWING_KEYS & BIT(k)) && suppress_small(v[k]))
+      sup |= BIT(k);
+  sup = with_occupied(sup);
+  wh = derived_of(sup);
+  rc = buf_printf(b, ",\"beds\":%" PRId64, s->beds);
+  if (rc == 0)
+    rc = put_count(b, K_PATIENTS, s->patients, sup);
+  if (rc == 0)
+    rc = put_count(b, K_OCCUPIED, s->occupied, sup);
+  if (rc == 0)
+    rc = put_count(b, K_FREE, s->free, wh);
+  if (rc == 0)
+    rc = put_count(b, K_OVERFLOW, s->overflow, wh);
+  if (rc == 0)
+    rc = put_pct_or_null(b, s->patients, s->beds, wh);
+  if (rc == 0)
+    rc = put_count(b, K_READY, s->ready, sup);
+  if (rc == 0)
+    rc = put_count(b, K_LEAVE, s->leave, sup);
+  if (rc == 0)
+    rc = put_count(b, K_EXPECTED, s->expected_today, sup);
+  if (rc == 0)
+    rc = put_count(b, K_BOARDING, s->boarding, sup);
+  if (rc == 0)
+    rc = put_count(b, K_WAITING, s->waiting, sup);
+  if (rc == 0)
+    rc = put_marks(b, sup, wh);
+  return rc;
+}
+
 static int render_ward(const struct bedboard *bb, struct ward *w, int32_t today,
-                       bool with_patients, const bool *conflict,
-                       struct buf *b) {
+                       enum mode mode, const bool *conflict, struct buf *b) {
   const struct wsum *s = &w->sum;
+  const bool with_patients = mode == M_FULL;
   int rc = buf_puts(b, "{\"id\":");
   if (rc == 0)
     rc = cube_json_string(b, w->u->id);
@@ -1272,6 +1427,10 @@ static int render_ward(const struct bedboard *bb, struct ward *w, int32_t today,
     rc = buf_puts(b, "}");
   if (rc == 0)
     rc = put_kv_str(b, "hospital", w->hospital);
+  if (rc == 0 && mode == M_SUP) {
+    rc = render_ward_suppressed(s, b);
+    return rc == 0 ? buf_putc(b, '}') : rc;
+  }
   if (rc == 0)
     rc = buf_printf(b,
                     ",\"beds\":%" PRId64 ",\"patient_count\":%" PRId64
@@ -1362,24 +1521,121 @@ static int render_ward(const struct bedboard *bb, struct ward *w, int32_t today,
   return rc;
 }
 
+static struct frag *frag_of(struct buf *b) {
+  struct frag *f = mem_alloc(sizeof *f + b->len + 1);
+  atomic_init(&f->refs, 1);
+  f->len = b->len;
+  memcpy(f->data, buf_str(b), b->len + 1);
+  buf_release(b);
+  return f;
+}
+
 static struct frag *make_frag(const struct bedboard *bb, struct ward *w,
-                              int32_t today, bool with_patients,
+                              int32_t today, enum mode mode,
                               const bool *conflict) {
   struct buf b;
-  struct frag *f;
   buf_init(&b, FRAGMENT_MAX);
-  if (render_ward(bb, w, today, with_patients, conflict, &b) < 0) {
+  if (render_ward(bb, w, today, mode, conflict, &b) < 0) {
     buf_reset(&b);
     if (buf_puts(&b, "{\"id\":") < 0 || cube_json_string(&b, w->u->id) < 0 ||
         buf_puts(&b, ",\"error\":\"too large to render\"}") < 0)
       buf_reset(&b);
   }
-  f = mem_alloc(sizeof *f + b.len + 1);
-  atomic_init(&f->refs, 1);
-  f->len = b.len;
-  memcpy(f->data, buf_str(&b), b.len + 1);
-  buf_release(&b);
-  return f;
+  return frag_of(&b);
+}
+
+/* The subject of a person row for the audit log: its pseudonym, else its
+ * episode's ("episode:" and the id), so that every row shown is traceable. */
+static int put_subject_line(struct buf *b, const struct episode *e) {
+  if (e->st.subject[0] != '\0')
+    return buf_printf(b, "%s\n", e->st.subject);
+  return buf_printf(b, "episode:%s\n", e->id);
+}
+
+/* One line per person row of the M_FULL rendering, in the same order. */
+static struct frag *make_subjects(const struct ward *w) {
+  struct buf b;
+  int rc = 0;
+  buf_init(&b, FRAGMENT_MAX);
+  for (size_t i = 0; rc == 0 && i < w->npresent; i++)
+    if (!w->present[i]->st.boarding)
+      rc = put_subject_line(&b, w->present[i]);
+  for (size_t i = 0; rc == 0 && i < w->nwaiting; i++)
+    rc = put_subject_line(&b, w->waiting[i].ep);
+  if (rc != 0)
+    buf_reset(&b); /* the full fragment failed to render too */
+  return frag_of(&b);
+}
+
+/* Decides, for every org unit and count key, whether the totals of a
+ * suppressed rendering for that unit show the count (bedboard.h,
+ * "Suppression"). Bottom-up over the tree (children have larger indices):
+ * each unit sums its wards' counts (v) and keeps the number (k) and sum (r)
+ * of the suppressed ward cells that no shown total below it accounts for.
+ * A total is suppressed when small, else withheld when a reader who
+ * subtracts the shown cells from it would learn too much about those
+ * (suppress_set_safe); a hidden total hands its (k, r) up to its parent.
+ * Decisions are made once per snapshot for the whole tree, so every
+ * request sees the same ones: no two responses can be differenced. */
+static void suppress_totals(struct bedboard_snapshot *s) {
+  size_t n = org_unit_count(s->org);
+  size_t cells = (n ? n : 1) * K__N;
+  int64_t *v = mem_calloc(cells, sizeof *v);
+  int64_t *k = mem_calloc(cells, sizeof *k);
+  int64_t *r = mem_calloc(cells, sizeof *r);
+  s->nunits = n;
+  s->tot_sup = mem_calloc(n ? n : 1, sizeof *s->tot_sup);
+  s->tot_wh = mem_calloc(n ? n : 1, sizeof *s->tot_wh);
+  for (size_t i = 0; i < s->nwards; i++) {
+    int64_t c[K__N];
+    size_t base = s->org_index[i] * K__N;
+    ward_counts(&s->sums[i], c);
+    if (s->is_ed[i]) {
+      /* An ED counts in the totals' ed_patients, waiting and boarding. */
+      c[K_ED] = c[K_PATIENTS];
+      c[K_PATIENTS] = c[K_OCCUPIED] = c[K_READY] = c[K_LEAVE] = 0;
+      c[K_EXPECTED] = 0;
+    }
+    for (int key = 0; key < K__N; key++) {
+      if (FOLLOWING_KEYS & BIT(key))
+        continue;
+      v[base + (size_t)key] += c[key];
+      if (suppress_small(c[key])) {
+        k[base + (size_t)key]++;
+        r[base + (size_t)key] += c[key];
+      }
+    }
+  }
+  for (size_t i = n; i-- > 0;) {
+    const struct org_unit *u = org_unit_at(s->org, i);
+    for (int key = 0; key < K__N; key++) {
+      size_t at = i * K__N + (size_t)key;
+      bool hidden = true;
+      if (FOLLOWING_KEYS & BIT(key))
+        continue;
+      if (suppress_small(v[at]))
+        s->tot_sup[i] |= (uint16_t)BIT(key);
+      else if (!suppress_set_safe(k[at], r[at]))
+        s->tot_wh[i] |= (uint16_t)BIT(key);
+      else
+        hidden = false;
+      if (u->parent_index >= 0) {
+        size_t up = (size_t)u->parent_index * K__N + (size_t)key;
+        v[up] += v[at];
+        if (hidden) {
+          k[up] += k[at];
+          r[up] += r[at];
+        }
+      }
+    }
+  }
+  for (size_t i = 0; i < n; i++) {
+    s->tot_sup[i] = (uint16_t)with_occupied(s->tot_sup[i]);
+    s->tot_wh[i] = (uint16_t)with_occupied(s->tot_wh[i]);
+  }
+  mem_free(v);
+  mem_free(k);
+  mem_free(r);
 }
 
 static size_t publish(struct bedboard *bb, int64_t as_of, bool force) {
@@ -1405,8 +1661,12 @@ static size_t publish(struct bedboard *bb, int64_t as_of, bool force) {
     ward_sum(w, today, &w->sum);
     frag_release(w->full);
     frag_release(w->agg);
-    w->full = make_frag(bb, w, today, true, conflict);
-    w->agg = make_frag(bb, w, today, false, conflict);
+    frag_release(w->sup);
+    frag_release(w->subj);
+    w->full = make_frag(bb, w, today, M_FULL, conflict);
+    w->agg = make_frag(bb, w, today, M_AGG, conflict);
+    w->sup = make_frag(bb, w, today, M_SUP, conflict);
+    w->subj = make_subjects(w);
     w->dirty = false;
     bb->changed[changed] = i;
     changed++;
@@ -1428,14 +1688,19 @@ static size_t publish(struct bedboard *bb, int64_t as_of, bool force) {
   s->is_ed = mem_alloc((bb->nwards ? bb->nwards : 1) * sizeof(bool));
   s->full = mem_alloc((bb->nwards ? bb->nwards : 1) * sizeof *s->full);
   s->agg = mem_alloc((bb->nwards ? bb->nwards : 1) * sizeof *s->agg);
+  s->sup = mem_alloc((bb->nwards ? bb->nwards : 1) * sizeof *s->sup);
+  s->subj = mem_alloc((bb->nwards ? bb->nwards : 1) * sizeof *s->subj);
   s->sums = mem_alloc((bb->nwards ? bb->nwards : 1) * sizeof *s->sums);
   for (size_t i = 0; i < bb->nwards; i++) {
     s->org_index[i] = bb->wards[i].u->index;
     s->is_ed[i] = bb->wards[i].ed;
     s->full[i] = frag_ref(bb->wards[i].full);
     s->agg[i] = frag_ref(bb->wards[i].agg);
+    s->sup[i] = frag_ref(bb->wards[i].sup);
+    s->subj[i] = frag_ref(bb->wards[i].subj);
     s->sums[i] = bb->wards[i].sum;
   }
+  suppress_totals(s);
   pthread_mutex_lock(&bb->lock);
   old = bb->snap;
   bb->snap = s;
@@ -1474,22 +1739,19 @@ uint64_t bedboard_snapshot_version(const struct bedboard_snapshot *snap) {
   return snap->version;
 }
 
-int bedboard_snapshot_json(const struct bedboard_snapshot *snap,
-                           const char *unit, bool with_patients,
-                           struct buf *out, struct error *err) {
+/* The board's ward range [*a, *end) under 'unit' (NULL or "": the root).
+ * NULL when the unit is unknown. */
+static const struct org_unit *ward_range(const struct bedboard_snapshot *snap,
+                                         const char *unit, size_t *first,
+                                         size_t *end) {
   const struct org_unit *u;
-  size_t a = 0, b = snap->nwards, end;
-  struct wsum t;
-  int64_t ed_patients = 0, nwards = 0;
-  char iso[32];
-  int rc;
+  size_t a = 0, b = snap->nwards, e;
   if (unit == NULL || unit[0] == '\0')
     u = org_unit_count(snap->org) > 0 ? org_unit_at(snap->org, 0) : NULL;
   else
     u = org_unit_find(snap->org, unit);
   if (u == NULL)
-    return error_set(err, ERR_NOTFOUND, "unknown unit '%.64s'",
-                     unit != NULL ? unit : "");
+    return NULL;
   while (a < b) {
     size_t m = a + (b - a) / 2;
     if (snap->org_index[m] < u->index)
@@ -1497,10 +1759,107 @@ int bedboard_snapshot_json(const struct bedboard_snapshot *snap,
     else
       b = m;
   }
-  for (end = a;
-       end < snap->nwards && snap->org_index[end] < u->index + u->subtree_size;
-       end++)
+  for (e = a;
+       e < snap->nwards && snap->org_index[e] < u->index + u->subtree_size; e++)
     ;
+  *first = a;
+  *end = e;
+  return u;
+}
+
+/* The totals of a suppressed rendering: counts hidden by the unit's
+ * decisions (suppress_totals), derived keys withheld with them. */
+static int put_totals_suppressed(const struct bedboard_snapshot *snap,
+                                 const struct org_unit *u, const struct wsum *t,
+                                 int64_t nwards, int64_t ed_patients,
+                                 struct buf *out) {
+  unsigned sup = snap->tot_sup[u->index];
+  unsigned wh = snap->tot_wh[u->index];
+  unsigned hide;
+  int rc;
+  wh |= derived_of(sup | wh);
+  hide = sup | wh;
+  rc = buf_printf(out, ",\"totals\":{\"wards\":%" PRId64 ",\"beds\":%" PRId64,
+                  nwards, t->beds);
+  if (rc == 0)
+    rc = put_count(out, K_PATIENTS, t->patients, hide);
+  if (rc == 0)
+    rc = put_count(out, K_OCCUPIED, t->occupied, hide);
+  if (rc == 0)
+    rc = put_count(out, K_FREE, t->free, hide);
+  if (rc == 0)
+    rc = put_count(out, K_OVERFLOW, t->overflow, hide);
+  if (rc == 0)
+    rc = put_pct_or_null(out, t->patients, t->beds, hide);
+  if (rc == 0)
+    rc = put_count(out, K_READY, t->ready, hide);
+  if (rc == 0)
+    rc = put_count(out, K_LEAVE, t->leave, hide);
+  if (rc == 0)
+    rc = put_count(out, K_EXPECTED, t->expected_today, hide);
+  if (rc == 0)
+    rc = put_count(out, K_WAITING, t->waiting, hide);
+  if (rc == 0)
+    rc = put_count(out, K_ED, ed_patients, hide);
+  if (rc == 0)
+    rc = put_count(out, K_BOARDING, t->boarding, hide);
+  if (rc == 0)
+    rc = put_marks(out, sup, wh);
+  if (rc == 0)
+    rc = buf_puts(out, "},\"wards\":[");
+  return rc;
+}
+
+int bedboard_snapshot_json(const struct bedboard_snapshot *snap,
+                           const char *unit, bool with_patients,
+                           struct buf *out, struct error *err) {
+  return bedboard_snapshot_render(
+      snap, unit, with_patients ? BEDBOARD_PERSONS : BEDBOARD_AGGREGATE, out,
+      err);
+}
+
+int bedboard_snapshot_subjects(const struct bedboard_snapshot *snap,
+                               const char *unit, bedboard_subject_fn fn,
+                               void *ctx, struct error *err) {
+  size_t a, end;
+  if (ward_range(snap, unit, &a, &end) == NULL)
+    return error_set(err, ERR_NOTFOUND, "unknown unit '%.64s'",
+                     unit != NULL ? unit : "");
+  for (size_t i = a; i < end; i++) {
+    const struct frag *f = snap->subj[i];
+    const char *ward = org_unit_at(snap->org, snap->org_index[i])->id;
+    const char *p = f->data, *stop = f->data + f->len;
+    while (p < stop) {
+      const char *nl = memchr(p, '\n', (size_t)(stop - p));
+      char subject[EVENT_PSEUDO_MAX + 16];
+      size_t n = nl != NULL ? (size_t)(nl - p) : (size_t)(stop - p);
+      int rc;
+      if (n >= sizeof subject)
+        n = sizeof subject - 1;
+      memcpy(subject, p, n);
+      subject[n] = '\0';
+      rc = fn(ctx, ward, subject);
+      if (rc != 0)
+        return rc;
+      p = nl != NULL ? nl + 1 : stop;
+    }
+  }
+  return 0;
+}
+
+int bedboard_snapshot_render(const struct bedboard_snapshot *snap,
+                             const char *unit, enum bedboard_detail detail,
+                             struct buf *out, struct error *err) {
+  const struct org_unit *u;
+  size_t a = 0, end = 0;
+  struct wsum t;
+  int64_t ed_patients = 0, nwards = 0;
+  char iso[32];
+  int rc;
+  u = ward_range(snap, unit, &a, &end);
+  if (u == NULL)
+    return error_set(err, ERR_NOTFOUND, "unknown unit '%.64s'",
+                     unit != NULL ? unit : "");
   memset(&t, 0, sizeof t);
   for (size_t i = a; i < end; i++) {
     const struct wsum *s = &snap->sums[i];
@@ -1526,16 +1885,18 @@ int bedboard_snapshot_json(const struct bedboard_snapshot *snap,
                   snap->version);
   if (rc == 0)
     rc = cube_json_string(out, u->id);
-  if (rc == 0)
+  if (rc == 0 && detail == BEDBOARD_SUPPRESSED)
+    rc = put_totals_suppressed(snap, u, &t, nwards, ed_patients, out);
+  else if (rc == 0)
     rc = buf_printf(out,
                     ",\"totals\":{\"wards\":%" PRId64 ",\"beds\":%" PRId64
                     ",\"patient_count\":%" PRId64 ",\"occupied\":%" PRId64
                     ",\"free\":%" PRId64 ",\"overflow\":%" PRId64
                     ",\"occupancy_pct\":",
                     nwards, t.beds, t.patients, t.occupied, t.free, t.overflow);
-  if (rc == 0)
+  if (rc == 0 && detail != BEDBOARD_SUPPRESSED)
     rc = put_pct(out, t.patients, t.beds);
-  if (rc == 0)
+  if (rc == 0 && detail != BEDBOARD_SUPPRESSED)
     rc = buf_printf(
         out,
         ",\"awaiting_transfer\":%" PRId64 ",\"on_leave\":%" PRId64
@@ -1543,7 +1904,9 @@ int bedboard_snapshot_json(const struct bedboard_snapshot *snap,
         ",\"ed_patients\":%" PRId64 ",\"boarding\":%" PRId64 "},\"wards\":[",
         t.ready, t.leave, t.expected_today, t.waiting, ed_patients, t.boarding);
   for (size_t i = a; rc == 0 && i < end; i++) {
-    const struct frag *f = with_patients ? snap->full[i] : snap->agg[i];
+    const struct frag *f = detail == BEDBOARD_PERSONS      ? snap->full[i]
+                           : detail == BEDBOARD_SUPPRESSED ? snap->sup[i]
+                                                           : snap->agg[i];
     if (i > a)
       rc = buf_putc(out, ',');
     if (rc == 0)

@@ -137,6 +137,50 @@ NODISCARD int bedboard_snapshot_json(const struct bedboard_snapshot *snap,
                                      const char *unit, bool with_patients,
                                      struct buf *out, struct error *err);
 
+/* What a rendering shows. */
+enum bedboard_detail {
+  BEDBOARD_PERSONS,   /* exact counts and the person-level rows */
+  BEDBOARD_AGGREGATE, /* exact counts, no person-level rows */
+  BEDBOARD_SUPPRESSED /* counts with small cells suppressed, no rows */
+};
+
+/* As bedboard_snapshot_json, with the detail chosen (PERSONS is
+ * with_patients true, AGGREGATE false). SUPPRESSED is for roles without
+ * person-level rights (suppress.h; docs/API.md "Small-cell suppression"):
+ *  - in each ward, a count of 1..4 (patient_count, awaiting_transfer,
+ *    on_leave, expected_discharges_today, boarding, waiting_count) is null
+ *    and listed in the ward's "suppressed" array; occupied (= min(
+ *    patient_count, beds)) is suppressed with patient_count and shown with
+ *    it; free, overflow and occupancy_pct are then null and listed in
+ *    "withheld";
+ *  - in the totals, the same counts and ed_patients are suppressed when
+ *    1..4, or withheld when the suppressed ward cells that the total and
+ *    the shown cells would reveal are not safe (suppress_set_safe); the
+ *    decisions are made once per snapshot over the whole organisation tree
+ *    (bottom-up; a hidden total passes its hidden cells up to its parent),
+ *    so that no combination of responses for different units reveals a
+ *    suppressed cell. Derived totals are withheld with their counts;
+ *  - every ward and the totals carry "suppressed" and "withheld" (possibly
+ *    empty). Thread-safe; 'snap' must be held. */
+NODISCARD int bedboard_snapshot_render(const struct bedboard_snapshot *snap,
+                                       const char *unit,
+                                       enum bedboard_detail detail,
+                                       struct buf *out, struct error *err);
+
+/* Calls fn(ctx, ward, subject) for every person-level row that a
+ * BEDBOARD_PERSONS rendering of the same snapshot and unit shows (the
+ * patients, then the waiting entries, of each ward in order): 'ward' is
+ * the ward's id, 'subject' the row's subject pseudonym, or "episode:" and
+ * its episode pseudonym when it has none. Stops at and returns fn's first
+ * non-zero return. ERR_NOTFOUND when 'unit' is unknown. Thread-safe; 'snap'
+ * must be held. */
+typedef int (*bedboard_subject_fn)(void *ctx, const char *ward,
+                                   const char *subject);
+NODISCARD int bedboard_snapshot_subjects(const struct bedboard_snapshot *snap,
+                                         const char *unit,
+                                         bedboard_subject_fn fn, void *ctx,
+                                         struct error *err);
+
 /* Checks invariants 1-3; 0 or ERR_STATE with the first violation. */
 NODISCARD int bedboard_check_invariants(const struct bedboard *bb,
                                         struct error *err);

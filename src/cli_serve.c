@@ -5,9 +5,17 @@
  * (--config FILE, else DIR/tilannekuva.ini when present) < environment
  * (TK_*) < command line (--mllp, --http, --section.key=value).
  *
+ * Access control is always on: api_auth opens (creating it on the first
+ * serve) DIR/security.db and is the authorizer of every routed request, so
+ * everything but /healthz, the sign-in route and the web UI's files needs a
+ * session or an API token (docs/SECURITY.md). Accounts are made with
+ * `tilannekuva user add`; a server without any answers 401 to everyone
+ * and says so in its log.
+ *
  * Shutdown order: stop HTTP (ends streams), stop MLLP (waits for in-flight
- * ACKs), close ingest (drains the writer). A SIGKILL at any point loses no
- * acknowledged message: ACKs are sent only after commit. */
+ * ACKs), close ingest (drains the writer), then free the API and api_auth
+ * (which signs a "shutdown" checkpoint of the audit log). A SIGKILL at any
+ * point loses no acknowledged message: ACKs are sent only after commit. */
 #include "cli_serve.h"
 
 #include <errno.h>
@@ -19,12 +27,14 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "api_auth.h"
 #include "config.h"
 #include "http.h"
 #include "ingest.h"
 #include "log.h"
 #include "mem.h"
 #include "mllp_server.h"
+#include "secstore.h"
 #include "stream.h"
 
 static void usage(FILE *f) {
@@ -62,6 +72,28 @@ static int metrics(void *ctx, struct buf *out, struct error *err) {
   return ingest_metrics(a->in, out);
 }
 
+static int count_user(void *ctx, const struct secstore_user *u) {
+  size_t *n = ctx;
+  if (!u->disabled)
+    (*n)++;
+  return 0;
+}
+
+/* Says in the log how to get in when no account can sign in yet. */
+static void hint_accounts(struct api_auth *auth) {
+  struct error err;
+  size_t n = 0;
+  error_clear(&err);
+  if (secstore_user_list(api_auth_secstore(auth), count_user, &n, &err) != 0) {
+    log_warn("serve", "cannot list accounts: %s", err.msg);
+    return;
+  }
+  if (n == 0)
+    log_warn("serve", "no local accounts yet: every request but /healthz "
+                      "needs sign-in; create one with 'tilannekuva user add' "
+                      "(directory accounts need ldap.ini)");
+}
+
 int cli_serve_main(int argc, char **argv) {
   struct config *cfg = config_new();
   struct error err;
@@ -72,6 +104,7 @@ int cli_serve_main(int argc, char **argv) {
   struct http_server *http = NULL;
   struct stream_hub *hub = NULL;
   struct api *api = NULL;
+  struct api_auth *auth = NULL;
   struct app app;
   sigset_t set;
   int sig = 0;
@@ -186,8 +219,20 @@ int cli_serve_main(int argc, char **argv) {
       ho.vendor_root = NULL;
     if (http_server_new(&ho, &http, &err) < 0)
       goto fail;
+    {
+      struct api_auth_options ao;
+      memset(&ao, 0, sizeof ao);
+      ao.data_dir = config_str(cfg, "server.data_dir");
+      ao.org = ingest_org(in);
+      ao.tls = http_server_tls(http);
+      if (api_auth_install(http, &ao, &auth, &err) < 0)
+        goto fail;
+      http_server_set_authorizer(http, api_auth_authorize, auth);
+      hint_accounts(auth);
+    }
     memset(&actx, 0, sizeof actx);
     actx.org = ingest_org(in);
+    actx.auth = auth;
     actx.bedboard = ingest_bedboard(in);
     actx.hub = hub;
     actx.status_json = status_json;
@@ -227,6 +272,7 @@ fail:
   ingest_close(in);
   http_server_free(http);
   api_free(api);
+  api_auth_free(auth);
   stream_hub_free(hub);
   config_free(cfg);
   mem_free(inifile);

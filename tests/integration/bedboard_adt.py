@@ -2,9 +2,10 @@
 """A scripted ADT sequence (admit, transfer, discharge, leave, each cancel,
 a pending admission, ED boarding, ready for transfer, a duplicate and an
 out-of-order arrival) sent with python3-hl7's mllp_send gives exactly the
-expected /api/v1/bedboard JSON; a discharge of an unknown episode is refused
-into the dead letters without touching the board; a restart (projection
-rebuilt from the log) gives the same board."""
+expected /api/v1/bedboard JSON (read by a coordinator with an access
+reason); a discharge of an unknown episode is refused into the dead letters
+without touching the board; a restart (projection rebuilt from the log)
+gives the same board."""
 import json
 import os
 import subprocess
@@ -100,6 +101,9 @@ EXPECTED = [
 def main():
     tmpdir, data = init_data(org=ORG)
     srv = Server(data).start()
+    # A coordinator over the county reads the board with its patients.
+    srv.token = coordinator_token(data)
+    srv.reason = "care_coordination"
     try:
         codes = []
         for i, (m, want) in enumerate(SEQUENCE):

@@ -84,6 +84,9 @@ class Sender(threading.Thread):
 def main():
     tmpdir, data = init_data(org=ORG)
     srv = Server(data).start()
+    # The board is read with its patients: a coordinator with a reason.
+    srv.token = coordinator_token(data)
+    srv.reason = "care_coordination"
     per = TOTAL // CONNS
     all_kinds = []
     senders = []

@@ -1,6 +1,18 @@
 """tklib -- helpers for the integration tests: start the real server on
-loopback, talk MLLP, read status. Standard library only (plus python3-hl7's
-mllp_send, used as a separate program)."""
+loopback, talk MLLP, read status, make accounts and API tokens with the CLI
+and read the HTTP API as a signed-in user. Standard library only (plus
+python3-hl7's mllp_send, used as a separate program).
+
+The server always requires sign-in (everything but /healthz, the sign-in
+route and the web UI's files answers 401 without a session or token), so a
+test that reads the API makes an account with the role it needs and a
+token for it:
+
+    tok = user_token(data, "coord", "coordinator", "kh")
+    board = srv.get_json("/api/v1/bedboard", token=tok, reason="care")
+
+or sets srv.token / srv.reason once for every request."""
+import http.client
 import json
 import os
 import signal
@@ -42,6 +54,65 @@ def run(args, check_rc=True, **kw):
     return p
 
 
+PASSWORD = "correct horse battery staple"
+REASON_HEADER = "X-Access-Reason"
+
+
+def add_user(data, name, role, scope, password=None):
+    """Makes a local account with the CLI: `user add --password-stdin`
+    (password given) or `--no-password` (an account for API tokens only)."""
+    args = ["user", "add", "--data", data, "--user", name, "--role", role,
+            "--scope", scope]
+    if password is None:
+        run(args + ["--no-password"])
+    else:
+        run(args + ["--password-stdin"], input=password + "\n")
+    return name
+
+
+def token_create(data, name, expires=None):
+    """`token create`: the Bearer token (printed once on stdout)."""
+    args = ["token", "create", "--data", data, "--user", name]
+    if expires:
+        args += ["--expires", expires]
+    tok = run(args).stdout.strip().splitlines()[0].strip()
+    check(tok.startswith("tk_") and len(tok) == 46, "not a token: %r" % tok)
+    return tok
+
+
+def user_token(data, name, role, scope, password=None):
+    """An account and a token for it."""
+    add_user(data, name, role, scope, password)
+    return token_create(data, name)
+
+
+def root_unit(data):
+    """The id of the organisation's root unit (from DATA/org.json)."""
+    with open(os.path.join(data, "org.json"), encoding="utf-8") as f:
+        org = json.load(f)
+    return [u["id"] for u in org["units"] if not u.get("parent")][0]
+
+
+def coordinator_token(data, name="coordinator"):
+    """A coordinator over the whole organisation (sees person-level rows
+    with a reason) and its token."""
+    return user_token(data, name, "coordinator", root_unit(data))
+
+
+def audit_rows(data, user):
+    """`audit user-activity --csv` of one user, as a list of dicts."""
+    import csv
+    import io
+    out = run(["audit", "user-activity", "--data", data, "--user", user, "--csv"]).stdout
+    return list(csv.DictReader(io.StringIO(out)))
+
+
+def audit_verify(data):
+    """`audit verify`: (ok, output)."""
+    p = run(["audit", "verify", "--data", data], check_rc=False)
+    return p.returncode == 0, p.stdout + p.stderr
+
+
 def init_data(org=None, region=None):
     d = tempfile.mkdtemp(prefix="tk-it-")
     data = os.path.join(d, "data")
@@ -65,6 +136,9 @@ class Server:
         self.env.update(env or {})
         self.proc = None
         self.log = open(os.path.join(os.path.dirname(data), "server.log"), "ab")
+        # Sent with every request unless a call gives its own.
+        self.token = None
+        self.reason = None
 
     def start(self, timeout=30):
         self.proc = subprocess.Popen(
@@ -101,13 +175,37 @@ class Server:
                 fail("server did not stop on SIGTERM")
             check(rc == 0, "server exited with %d on SIGTERM" % rc)
 
-    def get(self, path):
-        with urllib.request.urlopen(
-                "http://127.0.0.1:%d%s" % (self.http_port, path), timeout=10) as r:
-            return r.status, r.read().decode("utf-8")
+    def request(self, method, path, token=None, reason=None, headers=None,
+                body=None, timeout=10):
+        """One request; returns (status, body text, headers dict with
+        lowercase names). 'token' (default self.token) is sent as
+        'Authorization: Bearer'; 'reason' (default self.reason) as
+        X-Access-Reason. Pass token="" or reason="" to send none."""
+        token = self.token if token is None else token
+        reason = self.reason if reason is None else reason
+        h = dict(headers or {})
+        if token:
+            h["Authorization"] = "Bearer " + token
+        if reason:
+            h[REASON_HEADER] = reason
+        c = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=timeout)
+        try:
+            c.request(method, path, body=body, headers=h)
+            r = c.getresponse()
+            data = r.read().decode("utf-8")
+            return r.status, data, {k.lower(): v for k, v in r.getheaders()}
+        finally:
+            c.close()
 
-    def get_json(self, path):
-        status, body = self.get(path)
+    def get(self, path, token=None, reason=None, headers=None):
+        """GET: (status, body text). Raises nothing for 4xx/5xx."""
+        status, body, _ = self.request("GET", path, token, reason, headers)
+        return status, body
+
+    def get_json(self, path, token=None, reason=None, headers=None):
+        """GET that must answer 200: the parsed JSON body."""
+        status, body = self.get(path, token, reason, headers)
+        check(status == 200, "GET %s -> %d: %s" % (path, status, body[:300]))
         return json.loads(body)
 
 

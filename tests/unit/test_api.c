@@ -1,13 +1,17 @@
 /* test_api.c -- unit tests for the JSON API (api.h).
  *
  * A real org (org_load_json of an inline county), a real bed board fed with
- * events through bedboard_apply and bedboard_publish, a real stream hub and
- * a real HTTP server on 127.0.0.1, driven by the raw-socket client in
- * http_client.h. Every endpoint's body is compared with what the module
- * behind it renders for the same state (org_units_json,
- * bedboard_snapshot_json) and parsed for the values that matter; errors are
- * compared byte for byte; the live stream carries a writer's "bedboard"
- * event; concurrent readers run while the writer publishes. */
+ * events through bedboard_apply and bedboard_publish, a real stream hub, a
+ * real security database with accounts and API tokens behind api_auth (the
+ * server's authorizer), and a real HTTP server on 127.0.0.1, driven by the
+ * raw-socket client in http_client.h. Every endpoint's body is compared
+ * with what the module behind it renders for the same state
+ * (org_units_json, bedboard_snapshot_render) and parsed for the values
+ * that matter; errors are compared byte for byte; the bed board is read by
+ * each kind of role (rows and their audit records, exact aggregates,
+ * suppressed aggregates), and a failing audit log withholds the rows; the
+ * live stream carries a writer's "bedboard" event; concurrent readers run
+ * while the writer publishes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,17 +23,29 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include <dirent.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
 #include "api.h"
+#include "api_auth.h"
+#include "audit.h"
+#include "auth.h"
 #include "bedboard.h"
 #include "buf.h"
 #include "chrono.h"
+#include "cube.h"
 #include "err.h"
 #include "event.h"
 #include "http.h"
 #include "http_client.h"
+#include "log.h"
 #include "mem.h"
 #include "org.h"
+#include "privacy.h"
+#include "secstore.h"
 #include "stream.h"
+#include "suppress.h"
 
 #define BIG (64u * 1024u * 1024u)
 
@@ -55,17 +71,24 @@ static const char ORG_JSON[] =
     "{\"id\":\"hs\",\"type\":\"health_station\",\"parent\":\"hva\","
     "\"name\":{\"fi\":\"Terveysasema\"}}]}";
 
+#define TOKEN_CAP (AUTH_API_TOKEN_LEN + 1)
+
 struct fixture {
+  char dir[64];
   struct org *org;
   struct bedboard *bb;
   struct stream_hub *hub;
   struct http_server *srv;
   struct api *api;
+  struct api_auth *auth;
   uint16_t port;
   int64_t seq;
   int64_t t0;
   atomic_bool ready;
-  atomic_int flow_mode; /* 0 ok, 1 ERR_AGAIN, 2 ERR_IO */
+  atomic_int flow_mode; /* 0 stand-in, 1 ERR_AGAIN, 2 ERR_IO, 3 the cube */
+  /* API tokens: coordinator over the county, leader over the county,
+   * coordinator over h2 only, integration admin over the county. */
+  char coord[TOKEN_CAP], chief[TOKEN_CAP], coord2[TOKEN_CAP], ops[TOKEN_CAP];
 };
 
 /* ------------------------------------------------------------ app hooks */
@@ -89,6 +112,9 @@ static int app_flow(void *app, const char *unit, struct buf *out,
     return error_set(err, ERR_AGAIN, "cube not loaded yet");
   case 2:
     return error_set(err, ERR_IO, "disk on fire");
+  case 3:
+    return cube_flow_json(bedboard_cube(fx->bb), fx->org, unit,
+                          chrono_local_date(chrono_now_ms()), out, err);
   default:
     return buf_printf(out, "{\"unit\":\"%s\",\"admissions\":[1,2,3]}", unit);
   }
@@ -133,6 +159,63 @@ static void apply(struct fixture *fx, enum event_kind k, const char *ep,
 
 /* ------------------------------------------------------------ fixture */
 
+static void rm_dir(const char *dir) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  char p[512];
+  if (d == NULL)
+    return;
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+      continue;
+    snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+    unlink(p);
+  }
+  closedir(d);
+  rmdir(dir);
+}
+
+/* An account for API tokens only, and its token. */
+static void add_user(struct fixture *fx, const char *name, enum auth_role role,
+                     const char *scope, char token[TOKEN_CAP]) {
+  struct auth_scope sc;
+  struct error err;
+  int64_t now = chrono_now_ms();
+  assert_int_equal(auth_scope_parse(scope, &sc, &err), 0);
+  if (auth_user_add(api_auth_auth(fx->auth), name, role, &sc, NULL, 0, now,
+                    &err) != 0)
+    fail_msg("user add: %s", err.msg);
+  if (auth_token_create(api_auth_auth(fx->auth), name, 0, now, token, NULL,
+                        &err) != 0)
+    fail_msg("token create: %s", err.msg);
+}
+
+static void install_auth(struct fixture *fx) {
+  struct api_auth_options ao;
+  struct auth_settings st;
+  struct error err;
+  char keys[128];
+  strcpy(fx->dir, "/tmp/tk-api-XXXXXX");
+  if (mkdtemp(fx->dir) == NULL)
+    fail_msg("mkdtemp failed");
+  snprintf(keys, sizeof keys, "%s/keys", fx->dir);
+  if (privacy_keyfile_create(keys, &err) != 0)
+    fail_msg("keys: %s", err.msg);
+  auth_settings_default(&st);
+  st.pwhash = auth_pwhash_test();
+  memset(&ao, 0, sizeof ao);
+  ao.data_dir = fx->dir;
+  ao.org = fx->org;
+  ao.settings = &st;
+  if (api_auth_install(fx->srv, &ao, &fx->auth, &err) != 0)
+    fail_msg("api_auth_install: %s", err.msg);
+  http_server_set_authorizer(fx->srv, api_auth_authorize, fx->auth);
+  add_user(fx, "coord", AUTH_ROLE_COORDINATOR, "hva", fx->coord);
+  add_user(fx, "chief", AUTH_ROLE_LEADER, "hva", fx->chief);
+  add_user(fx, "coord2", AUTH_ROLE_COORDINATOR, "h2", fx->coord2);
+  add_user(fx, "ops", AUTH_ROLE_INTEGRATION_ADMIN, "hva", fx->ops);
+}
+
 static struct fixture *start(bool full) {
   struct fixture *fx = mem_calloc(1, sizeof *fx);
   struct http_options o;
@@ -167,6 +250,8 @@ static struct fixture *start(bool full) {
   o.threads = 2;
   if (http_server_new(&o, &fx->srv, &err) != 0)
     fail_msg("http_server_new: %s", err.msg);
+  install_auth(fx);
+  ctx.auth = fx->auth;
   if (api_install(fx->srv, &ctx, &fx->api, &err) != 0)
     fail_msg("api_install: %s", err.msg);
   if (http_server_start(fx->srv, &err) != 0)
@@ -178,9 +263,11 @@ static struct fixture *start(bool full) {
 static void stop(struct fixture *fx) {
   http_server_free(fx->srv);
   api_free(fx->api);
+  api_auth_free(fx->auth);
   stream_hub_free(fx->hub);
   bedboard_free(fx->bb);
   org_free(fx->org);
+  rm_dir(fx->dir);
   mem_free(fx);
 }
 
@@ -203,6 +290,55 @@ static void get_ok(uint16_t port, const char *target, int status,
              status, r->body);
 }
 
+/* GET with an API token and, when not NULL, an access reason. */
+static void get_as(const struct fixture *fx, const char *token,
+                   const char *reason, const char *target, int status,
+                   struct tc_response *r) {
+  char extra[256];
+  snprintf(extra, sizeof extra, "Authorization: Bearer %s\r\n%s%s%s", token,
+           reason != NULL ? "X-Access-Reason: " : "",
+           reason != NULL ? reason : "", reason != NULL ? "\r\n" : "");
+  if (!tc_request(fx->port, "GET", target, extra, r))
+    fail_msg("no response for '%s'", target);
+  if (r->status != status)
+    fail_msg("'%s': status %d, expected %d; body: %s", target, r->status,
+             status, r->body);
+}
+
+/* The audit records of 'user', in order. */
+struct records {
+  size_t n;
+  struct {
+    char action[64], subject[64], unit[64], reason[32], request_id[72];
+  } r[64];
+};
+
+static int add_record(void *ctx, const struct secstore_audit_row *row) {
+  struct records *rs = ctx;
+  if (rs->n < ARRAY_LEN(rs->r)) {
+    snprintf(rs->r[rs->n].action, sizeof rs->r[rs->n].action, "%s",
+             row->action);
+    snprintf(rs->r[rs->n].subject, sizeof rs->r[rs->n].subject, "%s",
+             row->subject);
+    snprintf(rs->r[rs->n].unit, sizeof rs->r[rs->n].unit, "%s", row->unit);
+    snprintf(rs->r[rs->n].reason, sizeof rs->r[rs->n].reason, "%s",
+             row->reason);
+    snprintf(rs->r[rs->n].request_id, sizeof rs->r[rs->n].request_id, "%s",
+             row->request_id);
+  }
+  rs->n++;
+  return 0;
+}
+
+static void records_of(struct fixture *fx, const char *user,
+                       struct records *rs) {
+  struct error err;
+  memset(rs, 0, sizeof *rs);
+  if (audit_user_activity(api_auth_secstore(fx->auth), user, add_record, rs,
+                          &err) != 0)
+    fail_msg("audit: %s", err.msg);
+}
+
 static void assert_api_headers(const struct tc_response *r) {
   assert_non_null(tc_header(r, "Content-Security-Policy"));
   assert_non_null(strstr(tc_header(r, "Content-Security-Policy"),
@@ -221,15 +357,20 @@ static json_t *parse(const char *text) {
   return j;
 }
 
-/* What bedboard_snapshot_json renders now for 'unit'. */
-static char *board_json(struct fixture *fx, const char *unit) {
+/* What bedboard_snapshot_render renders now for 'unit'. */
+static char *board_render(struct fixture *fx, const char *unit,
+                          enum bedboard_detail d) {
   struct bedboard_snapshot *snap = bedboard_snapshot_get(fx->bb);
   struct buf b;
   struct error err;
   buf_init(&b, BIG);
-  assert_int_equal(bedboard_snapshot_json(snap, unit, true, &b, &err), 0);
+  assert_int_equal(bedboard_snapshot_render(snap, unit, d, &b, &err), 0);
   bedboard_snapshot_release(snap);
   return buf_detach(&b, NULL);
+}
+
+static char *board_json(struct fixture *fx, const char *unit) {
+  return board_render(fx, unit, BEDBOARD_PERSONS);
 }
 
 /* The ids of the wards in a bed-board body, comma-separated. */
@@ -279,7 +420,9 @@ static void test_units(void **state) {
   json_t *j;
   buf_init(&b, BIG);
   assert_int_equal(org_units_json(fx->org, &b), 0);
-  get_ok(fx->port, "/api/v1/units", 200, &r);
+  get_ok(fx->port, "/api/v1/units", 401, &r);
+  tc_response_free(&r);
+  get_as(fx, fx->chief, NULL, "/api/v1/units", 200, &r);
   assert_string_equal(r.body, buf_str(&b));
   assert_string_equal(tc_header(&r, "Content-Type"), "application/json");
   assert_api_headers(&r);
@@ -298,7 +441,11 @@ static void test_units(void **state) {
   tc_response_free(&r);
   buf_release(&b);
 
-  assert_true(tc_request(fx->port, "HEAD", "/api/v1/units", NULL, &r));
+  {
+    char extra[128];
+    snprintf(extra, sizeof extra, "Authorization: Bearer %s\r\n", fx->chief);
+    assert_true(tc_request(fx->port, "HEAD", "/api/v1/units", extra, &r));
+  }
   assert_int_equal(r.status, 200);
   assert_int_equal(r.body_len, 0);
   assert_api_headers(&r);
@@ -317,7 +464,7 @@ static void test_bedboard(void **state) {
   char ids[256];
   char *want;
   json_t *j;
-  get_ok(fx->port, "/api/v1/bedboard", 200, &r);
+  get_as(fx, fx->coord, "care_coordination", "/api/v1/bedboard", 200, &r);
   want = board_json(fx, NULL);
   assert_string_equal(r.body, want);
   mem_free(want);
@@ -340,20 +487,20 @@ static void test_bedboard(void **state) {
   tc_response_free(&r);
 
   /* Under a hospital: its wards only; the same bytes as the module's. */
-  get_ok(fx->port, "/api/v1/bedboard?unit=h2", 200, &r);
+  get_as(fx, fx->coord, "care", "/api/v1/bedboard?unit=h2", 200, &r);
   want = board_json(fx, "h2");
   assert_string_equal(r.body, want);
   mem_free(want);
   ward_ids(r.body, ids, sizeof ids);
   assert_string_equal(ids, "w3");
   tc_response_free(&r);
-  get_ok(fx->port, "/api/v1/bedboard?unit=w2", 200, &r);
+  get_as(fx, fx->coord, "care", "/api/v1/bedboard?unit=w2", 200, &r);
   ward_ids(r.body, ids, sizeof ids);
   assert_string_equal(ids, "w2");
   tc_response_free(&r);
 
   /* A unit with no wards: an empty list. */
-  get_ok(fx->port, "/api/v1/bedboard?unit=hs", 200, &r);
+  get_as(fx, fx->coord, "care", "/api/v1/bedboard?unit=hs", 200, &r);
   j = parse(r.body);
   assert_true(json_is_array(json_object_get(j, "wards")));
   assert_int_equal(json_array_size(json_object_get(j, "wards")), 0);
@@ -364,7 +511,7 @@ static void test_bedboard(void **state) {
 static void test_bedboard_errors(void **state) {
   struct fixture *fx = *state;
   struct tc_response r;
-  get_ok(fx->port, "/api/v1/bedboard?unit=nope", 400, &r);
+  get_as(fx, fx->chief, NULL, "/api/v1/bedboard?unit=nope", 400, &r);
   assert_string_equal(
       r.body,
       "{\"error\":{\"status\":400,\"code\":\"unknown_unit\",\"field\":"
@@ -375,26 +522,38 @@ static void test_bedboard_errors(void **state) {
   assert_api_headers(&r);
   tc_response_free(&r);
   /* The unit is echoed safely: quotes escaped, UTF-8 kept. */
-  get_ok(fx->port, "/api/v1/bedboard?unit=%22%C3%A4%3C", 400, &r);
+  get_as(fx, fx->chief, NULL, "/api/v1/bedboard?unit=%22%C3%A4%3C", 400, &r);
   assert_non_null(
       strstr(r.body, "\"message\":\"unknown unit '\\\"\xc3\xa4<'\""));
   tc_response_free(&r);
-  get_ok(fx->port, "/api/v1/bedboard?unit=", 400, &r);
+  get_as(fx, fx->chief, NULL, "/api/v1/bedboard?unit=", 400, &r);
   assert_non_null(
       strstr(r.body, "\"code\":\"invalid_parameter\",\"field\":\"unit\""));
   tc_response_free(&r);
-  get_ok(fx->port, "/api/v1/bedboard?ward=w1", 400, &r);
+  get_as(fx, fx->chief, NULL, "/api/v1/bedboard?ward=w1", 400, &r);
   assert_non_null(
       strstr(r.body, "\"code\":\"unknown_parameter\",\"field\":\"ward\""));
   tc_response_free(&r);
-  get_ok(fx->port, "/api/v1/bedboard?unit=w1&unit=w2", 400, &r);
+  get_as(fx, fx->chief, NULL, "/api/v1/bedboard?unit=w1&unit=w2", 400, &r);
   assert_non_null(
       strstr(r.body, "\"code\":\"duplicate_parameter\",\"field\":\"unit\""));
   tc_response_free(&r);
-  get_ok(fx->port, "/api/v1/bedboard?unit=%ff", 400, &r);
+  get_as(fx, fx->chief, NULL, "/api/v1/bedboard?unit=%ff", 400, &r);
   assert_non_null(
       strstr(r.body, "\"code\":\"bad_encoding\",\"field\":\"unit\""));
   assert_api_headers(&r);
+  tc_response_free(&r);
+  /* An unknown reason code, from any role. */
+  get_as(fx, fx->coord, "curiosity", "/api/v1/bedboard", 400, &r);
+  assert_non_null(
+      strstr(r.body, "\"code\":\"invalid_parameter\",\"field\":\"reason\""));
+  assert_null(strstr(r.body, "patients"));
+  tc_response_free(&r);
+  get_as(fx, fx->chief, "curiosity", "/api/v1/bedboard", 400, &r);
+  tc_response_free(&r);
+  /* Not signed in. */
+  get_ok(fx->port, "/api/v1/bedboard", 401, &r);
+  assert_non_null(strstr(r.body, "\"code\":\"unauthorized\""));
   tc_response_free(&r);
   get_ok(fx->port, "/api/v1/nothing", 404, &r);
   assert_non_null(strstr(r.body, "\"code\":\"not_found\""));
@@ -403,14 +562,199 @@ static void test_bedboard_errors(void **state) {
   tc_response_free(&r);
 }
 
+/* Each kind of role reads the board at the detail it may see. */
+static void test_bedboard_roles(void **state) {
+  struct fixture *fx = *state;
+  struct tc_response r;
+  char *want;
+  json_t *j, *w1;
+  /* A leader: small cells suppressed, no rows, with or without a reason. */
+  get_as(fx, fx->chief, NULL, "/api/v1/bedboard", 200, &r);
+  want = board_render(fx, NULL, BEDBOARD_SUPPRESSED);
+  assert_string_equal(r.body, want);
+  mem_free(want);
+  assert_null(strstr(r.body, "\"patients\""));
+  assert_null(strstr(r.body, "\"subject\""));
+  assert_null(strstr(r.body, "s-ep1"));
+  j = parse(r.body);
+  w1 = json_array_get(json_object_get(j, "wards"), 0);
+  assert_true(json_is_null(json_object_get(w1, "patient_count")));
+  assert_true(json_is_null(json_object_get(w1, "free")));
+  assert_int_equal(json_array_size(json_object_get(w1, "suppressed")), 2);
+  assert_int_equal(json_array_size(json_object_get(w1, "withheld")), 3);
+  json_decref(j);
+  assert_null(tc_header(&r, "X-Request-Id"));
+  tc_response_free(&r);
+  get_as(fx, fx->chief, "care", "/api/v1/bedboard", 200, &r);
+  assert_null(strstr(r.body, "\"patients\""));
+  assert_non_null(strstr(r.body, "\"suppressed\""));
+  tc_response_free(&r);
+  /* A coordinator without a reason: exact counts, no rows. */
+  get_as(fx, fx->coord, NULL, "/api/v1/bedboard", 200, &r);
+  want = board_render(fx, NULL, BEDBOARD_AGGREGATE);
+  assert_string_equal(r.body, want);
+  mem_free(want);
+  assert_null(strstr(r.body, "\"suppressed\""));
+  tc_response_free(&r);
+  get_as(fx, fx->coord, "", "/api/v1/bedboard", 200, &r);
+  assert_null(strstr(r.body, "\"patients\""));
+  tc_response_free(&r);
+  /* A coordinator of h2: h2 and below only. */
+  get_as(fx, fx->coord2, "care", "/api/v1/bedboard", 403, &r);
+  assert_non_null(strstr(r.body, "\"code\":\"forbidden\""));
+  assert_null(strstr(r.body, "s-ep"));
+  tc_response_free(&r);
+  get_as(fx, fx->coord2, NULL, "/api/v1/bedboard?unit=h1", 403, &r);
+  tc_response_free(&r);
+  get_as(fx, fx->coord2, "care", "/api/v1/bedboard?unit=w1", 403, &r);
+  tc_response_free(&r);
+  get_as(fx, fx->coord2, "care", "/api/v1/bedboard?unit=h2", 200, &r);
+  want = board_json(fx, "h2");
+  assert_string_equal(r.body, want);
+  mem_free(want);
+  tc_response_free(&r);
+  get_as(fx, fx->coord2, NULL, "/api/v1/flow?unit=w1", 403, &r);
+  tc_response_free(&r);
+}
+
+/* A person-level view is on record, one record per row, before the reply:
+ * user, role, action, subject, unit, reason and the request id the reply
+ * echoes. Views without rows leave no person records. */
+static void test_bedboard_audit(void **state) {
+  struct fixture *fx = *state;
+  struct tc_response r;
+  struct records rs;
+  char rid[80];
+  records_of(fx, "coord", &rs);
+  assert_int_equal(rs.n, 0);
+  get_as(fx, fx->coord, "patient_safety", "/api/v1/bedboard", 200, &r);
+  assert_non_null(tc_header(&r, "X-Request-Id"));
+  snprintf(rid, sizeof rid, "%.79s", tc_header(&r, "X-Request-Id"));
+  assert_int_equal(strlen(rid), 32);
+  tc_response_free(&r);
+  records_of(fx, "coord", &rs);
+  assert_int_equal(rs.n, 2);
+  assert_string_equal(rs.r[0].action, "view /api/v1/bedboard");
+  assert_string_equal(rs.r[0].subject, "s-ep1");
+  assert_string_equal(rs.r[0].unit, "w1");
+  assert_string_equal(rs.r[0].reason, "patient_safety");
+  assert_string_equal(rs.r[0].request_id, rid);
+  assert_string_equal(rs.r[1].subject, "s-ep2");
+  assert_string_equal(rs.r[1].unit, "w2");
+  assert_string_equal(rs.r[1].request_id, rid);
+  /* A client's own request id is used when it is well-formed. */
+  {
+    char extra[256];
+    snprintf(extra, sizeof extra,
+             "Authorization: Bearer %s\r\nX-Access-Reason: care\r\n"
+             "X-Request-Id: ui-42.a\r\n",
+             fx->coord);
+    assert_true(
+        tc_request(fx->port, "GET", "/api/v1/bedboard?unit=w2", extra, &r));
+    assert_int_equal(r.status, 200);
+    assert_string_equal(tc_header(&r, "X-Request-Id"), "ui-42.a");
+    tc_response_free(&r);
+  }
+  records_of(fx, "coord", &rs);
+  assert_int_equal(rs.n, 3);
+  assert_string_equal(rs.r[2].subject, "s-ep2");
+  assert_string_equal(rs.r[2].request_id, "ui-42.a");
+  assert_string_equal(rs.r[2].reason, "care");
+  /* No rows: the view itself is on record, without a subject. */
+  get_as(fx, fx->coord, "care", "/api/v1/bedboard?unit=hs", 200, &r);
+  tc_response_free(&r);
+  records_of(fx, "coord", &rs);
+  assert_int_equal(rs.n, 4);
+  assert_string_equal(rs.r[3].subject, "");
+  assert_string_equal(rs.r[3].unit, "hs");
+  /* Aggregates: nothing recorded. */
+  get_as(fx, fx->coord, NULL, "/api/v1/bedboard", 200, &r);
+  tc_response_free(&r);
+  get_as(fx, fx->chief, "care", "/api/v1/bedboard", 200, &r);
+  tc_response_free(&r);
+  records_of(fx, "coord", &rs);
+  assert_int_equal(rs.n, 4);
+  records_of(fx, "chief", &rs);
+  assert_int_equal(rs.n, 0);
+}
+
+static void exec_sql(struct fixture *fx, const char *sql) {
+  char path[128];
+  sqlite3 *db = NULL;
+  char *msg = NULL;
+  snprintf(path, sizeof path, "%s/%s", fx->dir, SECSTORE_FILE);
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+    fail_msg("sql: %s", msg);
+  sqlite3_close(db);
+}
+
+/* When the record cannot be written, the rows are not shown. */
+static void test_bedboard_audit_failure(void **state) {
+  struct fixture *fx = *state;
+  struct tc_response r;
+  exec_sql(fx, "CREATE TRIGGER test_refuse BEFORE INSERT ON audit "
+               "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;");
+  get_as(fx, fx->coord, "care", "/api/v1/bedboard", 500, &r);
+  assert_non_null(strstr(r.body, "\"code\":\"internal\""));
+  assert_null(strstr(r.body, "s-ep1"));
+  assert_null(strstr(r.body, "patients"));
+  tc_response_free(&r);
+  /* Aggregates need no record. */
+  get_as(fx, fx->coord, NULL, "/api/v1/bedboard", 200, &r);
+  tc_response_free(&r);
+  exec_sql(fx, "DROP TRIGGER test_refuse;");
+  get_as(fx, fx->coord, "care", "/api/v1/bedboard", 200, &r);
+  assert_non_null(strstr(r.body, "s-ep1"));
+  tc_response_free(&r);
+}
+
+/* The flow from the real cube: exact for a person-level role, suppressed
+ * for the others, exactly as suppress_flow_json rewrites it. */
+static void test_flow_roles(void **state) {
+  struct fixture *fx = *state;
+  struct tc_response r;
+  struct buf exact, sup;
+  struct error err;
+  json_t *j;
+  atomic_store(&fx->flow_mode, 3);
+  buf_init(&exact, BIG);
+  buf_init(&sup, BIG);
+  assert_int_equal(cube_flow_json(bedboard_cube(fx->bb), fx->org, "w1",
+                                  chrono_local_date(chrono_now_ms()), &exact,
+                                  &err),
+                   0);
+  assert_int_equal(suppress_flow_json(buf_str(&exact), exact.len, &sup, &err),
+                   0);
+  get_as(fx, fx->coord, NULL, "/api/v1/flow?unit=w1", 200, &r);
+  assert_string_equal(r.body, buf_str(&exact));
+  j = parse(r.body);
+  assert_int_equal(json_integer_value(json_object_get(j, "admissions")), 1);
+  json_decref(j);
+  tc_response_free(&r);
+  get_as(fx, fx->chief, NULL, "/api/v1/flow?unit=w1", 200, &r);
+  assert_string_equal(r.body, buf_str(&sup));
+  j = parse(r.body);
+  assert_true(json_is_null(json_object_get(j, "admissions")));
+  assert_non_null(strstr(r.body, "\"suppressed\":[\"admissions\""));
+  json_decref(j);
+  tc_response_free(&r);
+  get_as(fx, fx->chief, "bogus", "/api/v1/flow?unit=w1", 400, &r);
+  tc_response_free(&r);
+  buf_release(&exact);
+  buf_release(&sup);
+  atomic_store(&fx->flow_mode, 0);
+}
+
 static void test_flow_and_status(void **state) {
   struct fixture *fx = *state;
   struct tc_response r;
-  get_ok(fx->port, "/api/v1/flow?unit=w1", 200, &r);
+  get_as(fx, fx->coord, NULL, "/api/v1/flow?unit=w1", 200, &r);
   assert_string_equal(r.body, "{\"unit\":\"w1\",\"admissions\":[1,2,3]}");
   assert_api_headers(&r);
   tc_response_free(&r);
-  get_ok(fx->port, "/api/v1/flow", 400, &r);
+  get_as(fx, fx->chief, NULL, "/api/v1/flow", 400, &r);
   assert_string_equal(
       r.body,
       "{\"error\":{\"status\":400,\"code\":\"missing_parameter\",\"field\":"
@@ -418,17 +762,17 @@ static void test_flow_and_status(void **state) {
       "\"parametri 'unit' puuttuu\",\"sv\":\"parametern 'unit' saknas\","
       "\"en\":\"parameter 'unit' is required\"}}}");
   tc_response_free(&r);
-  get_ok(fx->port, "/api/v1/flow?unit=x", 400, &r);
+  get_as(fx, fx->chief, NULL, "/api/v1/flow?unit=x", 400, &r);
   assert_non_null(strstr(r.body, "\"code\":\"unknown_unit\",\"field\":"
                                  "\"unit\",\"message\":\"unknown unit 'x'\""));
   tc_response_free(&r);
   atomic_store(&fx->flow_mode, 1);
-  get_ok(fx->port, "/api/v1/flow?unit=w1", 503, &r);
+  get_as(fx, fx->chief, NULL, "/api/v1/flow?unit=w1", 503, &r);
   assert_non_null(strstr(r.body, "\"code\":\"not_ready\""));
   assert_string_equal(tc_header(&r, "Retry-After"), "2");
   tc_response_free(&r);
   atomic_store(&fx->flow_mode, 2);
-  get_ok(fx->port, "/api/v1/flow?unit=w1", 500, &r);
+  get_as(fx, fx->chief, NULL, "/api/v1/flow?unit=w1", 500, &r);
   assert_non_null(strstr(r.body, "\"code\":\"internal\""));
   /* The callback's detail stays in the log, out of the response. */
   assert_null(strstr(r.body, "disk on fire"));
@@ -436,7 +780,7 @@ static void test_flow_and_status(void **state) {
   tc_response_free(&r);
   atomic_store(&fx->flow_mode, 0);
 
-  get_ok(fx->port, "/api/v1/status", 200, &r);
+  get_as(fx, fx->chief, NULL, "/api/v1/status", 200, &r);
   assert_string_equal(r.body, "{\"accepted\":12,\"dead_letters\":0}");
   assert_api_headers(&r);
   tc_response_free(&r);
@@ -450,16 +794,16 @@ static void test_unconfigured(void **state) {
                                         "/api/v1/status", "/api/v1/stream"};
   (void)state;
   for (size_t i = 0; i < ARRAY_LEN(targets); i++) {
-    get_ok(fx->port, targets[i], 503, &r);
+    get_as(fx, fx->coord, NULL, targets[i], 503, &r);
     assert_non_null(strstr(r.body, "\"code\":\"unavailable\""));
     assert_api_headers(&r);
     tc_response_free(&r);
   }
-  get_ok(fx->port, "/api/v1/units", 200, &r);
+  get_as(fx, fx->coord, NULL, "/api/v1/units", 200, &r);
   tc_response_free(&r);
   get_ok(fx->port, "/healthz", 200, &r);
   tc_response_free(&r);
-  get_ok(fx->port, "/metrics", 200, &r);
+  get_as(fx, fx->ops, NULL, "/metrics", 200, &r);
   assert_null(strstr(r.body, "tilannekuva_sse_clients"));
   tc_response_free(&r);
   stop(fx);
@@ -483,15 +827,19 @@ static void test_unconfigured(void **state) {
 static void test_stream_and_writer(void **state) {
   struct fixture *fx = *state;
   int fd = tc_connect(fx->port);
-  static const char req[] = "GET /api/v1/stream HTTP/1.1\r\nHost: x\r\n\r\n";
+  char req[256];
   char buf[65536] = "";
   size_t got = 0;
   char event[256];
   struct tc_response r;
   uint64_t version;
   int64_t until = tc_now_us() + 5000000;
+  snprintf(req, sizeof req,
+           "GET /api/v1/stream HTTP/1.1\r\nHost: x\r\n"
+           "Authorization: Bearer %s\r\n\r\n",
+           fx->chief);
   assert_true(fd >= 0);
-  assert_true(tc_send_all(fd, req, sizeof req - 1));
+  assert_true(tc_send_all(fd, req, strlen(req)));
   /* Wait for the head and the retry line. */
   while (strstr(buf, "retry: 2000") == NULL) {
     ssize_t n = recv(fd, buf + got, sizeof buf - 1 - got, 0);
@@ -530,7 +878,7 @@ static void test_stream_and_writer(void **state) {
   }
   close(fd);
   /* A client reloading after the event sees the new patient and version. */
-  get_ok(fx->port, "/api/v1/bedboard?unit=w3", 200, &r);
+  get_as(fx, fx->coord, NULL, "/api/v1/bedboard?unit=w3", 200, &r);
   {
     json_t *j = parse(r.body);
     json_t *w3 = json_array_get(json_object_get(j, "wards"), 0);
@@ -545,14 +893,17 @@ static void test_stream_and_writer(void **state) {
 static void test_metrics(void **state) {
   struct fixture *fx = *state;
   struct tc_response r;
-  get_ok(fx->port, "/api/v1/units", 200, &r);
+  get_as(fx, fx->chief, NULL, "/api/v1/units", 200, &r);
   tc_response_free(&r);
-  get_ok(fx->port, "/api/v1/bedboard?unit=nope", 400, &r);
+  get_as(fx, fx->chief, NULL, "/api/v1/bedboard?unit=nope", 400, &r);
+  tc_response_free(&r);
+  /* /metrics needs the feeds permission. */
+  get_as(fx, fx->chief, NULL, "/metrics", 403, &r);
   tc_response_free(&r);
   /* Completion callbacks may run just after a client saw the end of its
    * response: wait until the counts landed. */
   for (int i = 0; i < 500; i++) {
-    get_ok(fx->port, "/metrics", 200, &r);
+    get_as(fx, fx->ops, NULL, "/metrics", 200, &r);
     if (strstr(r.body, "route=\"bedboard\",status=\"400\"} 1\n") != NULL)
       break;
     tc_response_free(&r);
@@ -574,6 +925,7 @@ static void test_metrics(void **state) {
 /* Readers hammer the board while the writer applies and publishes. */
 struct load {
   uint16_t port;
+  const char *token;
   atomic_bool stop;
   atomic_int ok, bad;
 };
@@ -584,7 +936,9 @@ static void *load_reader(void *arg) {
     struct tc_response r;
     json_error_t je;
     json_t *j;
-    if (!tc_get(l->port, "/api/v1/bedboard", &r)) {
+    char extra[128];
+    snprintf(extra, sizeof extra, "Authorization: Bearer %s\r\n", l->token);
+    if (!tc_request(l->port, "GET", "/api/v1/bedboard", extra, &r)) {
       atomic_fetch_add(&l->bad, 1);
       continue;
     }
@@ -606,6 +960,7 @@ static void test_concurrent_readers(void **state) {
   pthread_t t[4];
   char ep[32];
   l.port = fx->port;
+  l.token = fx->coord;
   atomic_store(&l.stop, false);
   atomic_store(&l.ok, 0);
   atomic_store(&l.bad, 0);
@@ -635,11 +990,17 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_units, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bedboard, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bedboard_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_bedboard_roles, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_bedboard_audit, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_bedboard_audit_failure, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_flow_roles, setup, teardown),
       cmocka_unit_test_setup_teardown(test_flow_and_status, setup, teardown),
       cmocka_unit_test(test_unconfigured),
       cmocka_unit_test_setup_teardown(test_stream_and_writer, setup, teardown),
       cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
       cmocka_unit_test_setup_teardown(test_concurrent_readers, setup, teardown),
   };
+  log_set_level(LOG_ERROR);
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

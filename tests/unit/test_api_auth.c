@@ -5,7 +5,10 @@
  * person-level route and an aggregate route (both taking ?unit=), a
  * state-changing route, /api/v1/units, /healthz and /metrics. The
  * person-level stand-in records how many audit records existed when it
- * ran, which proves that the record was committed before the handler. */
+ * ran, which proves that the record was committed before the handler. A
+ * "mixed" stand-in is shaped like the bed board: every role within scope
+ * may call it, and it asks api_auth_access what to show and records the
+ * rows it shows with api_auth_record_view. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -42,6 +45,9 @@ struct fixture {
   int person_calls;
   int64_t audit_seen; /* audit records when the person handler ran */
   bool record_subjects;
+  int mixed_rows;      /* rows the mixed stand-in shows at person level */
+  int mixed_record_rc; /* api_auth_record_view's last return */
+  char mixed_rid[80];  /* the request id api_auth_access chose */
 };
 
 static void rm_dir(const char *dir) {
@@ -98,6 +104,43 @@ static int h_person(void *ctx, const struct http_request *req,
   return 0;
 }
 
+/* Replies {"detail":N} with api_auth_access's decision; at person level
+ * records mixed_rows rows first (subjects "s0", "s1", ... on kh-tk-hml1). */
+static int h_mixed(void *ctx, const struct http_request *req,
+                   struct http_reply *rep) {
+  struct fixture *f = ctx;
+  const char *unit = http_query_get(http_request_query(req), "unit");
+  struct api_auth_access acc;
+  struct api_auth_subject rows[8];
+  char subj[8][8];
+  struct error err;
+  struct buf b;
+  int rc;
+  if (!unit_known(f, req, rep))
+    return 0;
+  rc = api_auth_access(f->a, req, unit, &acc, &err);
+  if (rc == ERR_INVAL) {
+    http_reply_error(rep, 400, "invalid_parameter", "reason", "reason");
+    return 0;
+  }
+  if (rc != 0)
+    return rc;
+  for (int i = 0; i < f->mixed_rows && i < 8; i++) {
+    snprintf(subj[i], sizeof subj[i], "s%d", i);
+    rows[i].subject = subj[i];
+    rows[i].unit = "kh-tk-hml1";
+  }
+  f->mixed_record_rc =
+      api_auth_record_view(f->a, req, &acc, NULL, unit != NULL ? unit : "kh",
+                           rows, (size_t)f->mixed_rows, &err);
+  snprintf(f->mixed_rid, sizeof f->mixed_rid, "%s", acc.request_id);
+  buf_init(&b, 256);
+  if (buf_printf(&b, "{\"detail\":%d}", (int)acc.detail) != 0)
+    return ERR_NOMEM;
+  http_reply_json(rep, 200, &b);
+  return 0;
+}
+
 static int h_ok(void *ctx, const struct http_request *req,
                 struct http_reply *rep) {
   struct fixture *f = ctx;
@@ -119,6 +162,7 @@ static void start(struct fixture *f, const struct auth_settings *st,
       {HTTP_M_GET, "/api/v1/person", HTTP_ROUTE_PERSON_LEVEL, unit_param,
        "person", h_person, f},
       {HTTP_M_GET, "/api/v1/aggregate", 0, unit_param, "aggregate", h_ok, f},
+      {HTTP_M_GET, "/api/v1/mixed", 0, unit_param, "mixed", h_mixed, f},
       {HTTP_M_POST, "/api/v1/change", 0, unit_param, "change", h_ok, f},
   };
   memset(&ho, 0, sizeof ho);
@@ -499,6 +543,107 @@ static int keep_last(void *ctx, const struct secstore_audit_row *r) {
   return 0;
 }
 
+/* The detail the mixed stand-in reports, or -status on an error. */
+static int mixed(struct fixture *f, const struct session *s, const char *target,
+                 const char *more) {
+  char extra[1024];
+  struct tc_response r;
+  int d;
+  snprintf(extra, sizeof extra, "Cookie: %s\r\n%s", s->cookie,
+           more != NULL ? more : "");
+  assert_true(tc_request(f->port, "GET", target, extra, &r));
+  if (r.status != 200) {
+    d = -r.status;
+  } else {
+    const char *p = strstr(r.body, "\"detail\":");
+    assert_non_null(p);
+    d = atoi(p + 9);
+  }
+  tc_response_free(&r);
+  return d;
+}
+
+static void test_access_detail(void **state) {
+  struct fixture *f = *state;
+  struct session coord, chief, area;
+  int64_t before;
+  signin(f, "coord", &coord);
+  signin(f, "chief", &chief);
+  signin(f, "area", &area);
+  f->mixed_rows = 2;
+  before = audit_count(f);
+  /* Roles without person-level rights: suppressed, reason or not; the
+   * record is refused. */
+  assert_int_equal(mixed(f, &chief, "/api/v1/mixed", NULL),
+                   API_AUTH_SUPPRESSED);
+  assert_int_equal(f->mixed_record_rc, ERR_DENIED);
+  assert_int_equal(mixed(f, &chief, "/api/v1/mixed?unit=kh-tk-hml1",
+                         "X-Access-Reason: care\r\n"),
+                   API_AUTH_SUPPRESSED);
+  assert_int_equal(mixed(f, &area, "/api/v1/mixed?unit=kh-a-rmk",
+                         "X-Access-Reason: care\r\n"),
+                   API_AUTH_SUPPRESSED);
+  /* Out of scope: the authorizer refuses before the handler. */
+  assert_int_equal(mixed(f, &area, "/api/v1/mixed?unit=kh-a-hml", NULL), -403);
+  assert_int_equal(mixed(f, &coord, "/api/v1/mixed?unit=kh-tk-riihimaki",
+                         "X-Access-Reason: care\r\n"),
+                   -403);
+  /* A person-level role: exact aggregates without a reason (an empty one
+   * counts as none), rows with one. */
+  assert_int_equal(mixed(f, &coord, "/api/v1/mixed?unit=kh-tk-hml1", NULL),
+                   API_AUTH_AGGREGATE);
+  assert_int_equal(f->mixed_record_rc, ERR_DENIED);
+  assert_int_equal(mixed(f, &coord, "/api/v1/mixed?unit=kh-tk-hml1",
+                         "X-Access-Reason: \r\n"),
+                   API_AUTH_AGGREGATE);
+  assert_int_equal(audit_count(f), before);
+  /* An unknown reason code: 400, from any role. */
+  assert_int_equal(mixed(f, &coord, "/api/v1/mixed?unit=kh-tk-hml1",
+                         "X-Access-Reason: curiosity\r\n"),
+                   -400);
+  assert_int_equal(
+      mixed(f, &chief, "/api/v1/mixed", "X-Access-Reason: curiosity\r\n"),
+      -400);
+  assert_int_equal(audit_count(f), before);
+  assert_int_equal(mixed(f, &coord, "/api/v1/mixed?unit=kh-tk-hml1",
+                         "X-Access-Reason: care\r\nX-Request-Id: v-1\r\n"),
+                   API_AUTH_PERSONS);
+  assert_int_equal(f->mixed_record_rc, 0);
+  assert_string_equal(f->mixed_rid, "v-1");
+  assert_int_equal(audit_count(f), before + 2);
+  {
+    struct last_row l;
+    struct error err;
+    memset(&l, 0, sizeof l);
+    assert_int_equal(audit_user_activity(api_auth_secstore(f->a), "coord",
+                                         keep_last, &l, &err),
+                     0);
+    assert_string_equal(l.action, "view /api/v1/mixed");
+    assert_string_equal(l.subject, "s1");
+    assert_string_equal(l.unit, "kh-tk-hml1");
+    assert_string_equal(l.reason, "care");
+    assert_string_equal(l.rid, "v-1");
+    assert_string_equal(l.role, "coordinator");
+  }
+  /* No rows: one record of the view itself, for the unit asked. */
+  f->mixed_rows = 0;
+  assert_int_equal(mixed(f, &coord, "/api/v1/mixed?unit=kh-tk-hml2",
+                         "X-Access-Reason: investigation\r\n"),
+                   API_AUTH_PERSONS);
+  assert_int_equal(audit_count(f), before + 3);
+  {
+    struct last_row l;
+    struct error err;
+    memset(&l, 0, sizeof l);
+    assert_int_equal(audit_user_activity(api_auth_secstore(f->a), "coord",
+                                         keep_last, &l, &err),
+                     0);
+    assert_string_equal(l.subject, "");
+    assert_string_equal(l.unit, "kh-tk-hml2");
+    assert_string_equal(l.reason, "investigation");
+  }
+}
+
 static void test_audit_record_fields(void **state) {
   struct fixture *f = *state;
   struct session coord;
@@ -721,6 +866,7 @@ int main(void) {
       T(test_signin_replies),
       T(test_scope),
       T(test_person_level),
+      T(test_access_detail),
       T(test_audit_record_fields),
       T(test_csrf),
       T(test_bearer_tokens),
