@@ -26,6 +26,7 @@
 #include "org.h"
 #include "privacy.h"
 #include "replay.h"
+#include "secstore.h"
 #include "store.h"
 
 static char *join(const char *dir, const char *name) {
@@ -161,6 +162,14 @@ int cli_data_init_main(int argc, char **argv) {
   p = join(dir, INGEST_DB_FILE);
   if (store_open(p, STORE_CREATE, &st, &err) < 0)
     goto out;
+  mem_free(p);
+  p = join(dir, SECSTORE_FILE);
+  {
+    struct secstore *ss = NULL;
+    if (secstore_open(p, SECSTORE_CREATE, &ss, &err) < 0)
+      goto out;
+    secstore_close(ss);
+  }
   printf("initialised '%s' for %s: %zu units, %zu channels\n", dir, org_id(org),
          org_unit_count(org), org_channel_count(org));
   rc = 0;
