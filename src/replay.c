@@ -58,6 +58,25 @@ int replay_open(const char *dir, struct replay **out, struct error *err) {
 
   if (dir == NULL || out == NULL)
     return error_set(err, ERR_INVAL, "replay directory missing");
+  {
+    /* One file is a directory of one. */
+    struct stat fst;
+    if (stat(dir, &fst) == 0 && S_ISREG(fst.st_mode)) {
+      const char *slash = strrchr(dir, '/');
+      r = mem_calloc(1, sizeof *r);
+      r->dir = slash != NULL ? mem_strndup(dir, (size_t)(slash - dir))
+                             : mem_strdup(".");
+      if (r->dir[0] == '\0') {
+        mem_free(r->dir);
+        r->dir = mem_strdup("/");
+      }
+      r->names = mem_alloc(sizeof *r->names);
+      r->names[0] = mem_strdup(slash != NULL ? slash + 1 : dir);
+      r->nnames = 1;
+      *out = r;
+      return 0;
+    }
+  }
   d = opendir(dir);
   if (d == NULL)
     return error_set(err, ERR_IO, "cannot open '%s': %s", dir, strerror(errno));

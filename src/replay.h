@@ -31,8 +31,9 @@
 
 struct replay;
 
-/* Lists the ".hl7" files of directory 'dir'. On success *out owns the list
- * (free with replay_close). ERR_IO when the directory cannot be read,
+/* Lists the ".hl7" files of directory 'dir' (or, when 'dir' names a
+ * regular file, that one file, whatever its name). On success *out owns the
+ * list (free with replay_close). ERR_IO when the directory cannot be read,
  * ERR_NOTFOUND when it holds no .hl7 file, ERR_TOOBIG above
  * REPLAY_MAX_FILES. *out is untouched on failure. */
 NODISCARD int replay_open(const char *dir, struct replay **out,
