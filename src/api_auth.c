@@ -668,19 +668,85 @@ static void drop_session(struct api_auth *a, const char *token) {
     log_error("auth", "cannot end a session: %s", err.msg);
 }
 
+/* ---- the sign-in body ---------------------------------------------------- */
+
+static int body_fault(struct api_auth_body_fault *f, const char *code,
+                      const char *field, const char *arg) {
+  size_t n = arg != NULL ? strlen(arg) : 0;
+  f->code = code;
+  f->field = field;
+  if (n >= sizeof f->arg)
+    n = sizeof f->arg - 1;
+  memcpy(f->arg, arg != NULL ? arg : "", n);
+  f->arg[n] = '\0';
+  return ERR_PARSE;
+}
+
+int api_auth_parse_signin(const char *body, size_t len, char *user,
+                          size_t user_cap, char **pw, size_t *pwlen,
+                          struct api_auth_body_fault *f) {
+  json_t *root, *val;
+  json_error_t jerr;
+  const char *key;
+  int rc = 0;
+  if (len == 0 || len > API_AUTH_BODY_MAX)
+    return body_fault(f, "bad_request", NULL, NULL);
+  root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+  if (root == NULL || !json_is_object(root)) {
+    json_decref(root);
+    return body_fault(f, "bad_request", NULL, NULL);
+  }
+  json_object_foreach(root, key, val) {
+    if (strcmp(key, "user") != 0 && strcmp(key, "password") != 0) {
+      rc = body_fault(f, "unknown_parameter", "body", key);
+      goto out;
+    }
+  }
+  val = json_object_get(root, "user");
+  if (val == NULL) {
+    rc = body_fault(f, "missing_parameter", "user", "user");
+    goto out;
+  }
+  if (!json_is_string(val) || json_string_length(val) == 0 ||
+      json_string_length(val) > AUTH_USER_MAX ||
+      json_string_length(val) >= user_cap ||
+      strlen(json_string_value(val)) != json_string_length(val)) {
+    rc = body_fault(f, "invalid_parameter", "user", "user");
+    goto out;
+  }
+  val = json_object_get(root, "password");
+  if (val == NULL) {
+    rc = body_fault(f, "missing_parameter", "password", "password");
+    goto out;
+  }
+  if (!json_is_string(val) || json_string_length(val) == 0 ||
+      json_string_length(val) > AUTH_PASSWORD_MAX) {
+    rc = body_fault(f, "invalid_parameter", "password", "password");
+    goto out;
+  }
+  memcpy(user, json_string_value(json_object_get(root, "user")),
+         json_string_length(json_object_get(root, "user")) + 1);
+  *pwlen = json_string_length(val);
+  *pw = mem_alloc(*pwlen + 1);
+  memcpy(*pw, json_string_value(val), *pwlen);
+  (*pw)[*pwlen] = '\0';
+  sodium_memzero((char *)json_string_value(val), *pwlen);
+out:
+  json_decref(root);
+  return rc;
+}
+
 /* ---- handlers ----------------------------------------------------------- */
 
 static int h_signin(void *ctx, const struct http_request *req,
                     struct http_reply *rep) {
   struct api_auth *a = ctx;
   const char *ctype = http_request_header(req, "Content-Type");
-  const char *body, *key;
+  const char *body;
   char addr[SECSTORE_ADDRESS_MAX];
   char user[AUTH_USER_MAX + 1];
   char *pw = NULL;
   size_t len, pwlen = 0;
-  json_t *root = NULL, *val;
-  json_error_t jerr;
   struct auth_signin *s = NULL;
   struct error err;
   int64_t retry = 0, now;
@@ -701,45 +767,14 @@ static int h_signin(void *ctx, const struct http_request *req,
     http_reply_error(rep, 400, "bad_request", NULL, NULL);
     return 0;
   }
-  root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-  if (root == NULL || !json_is_object(root)) {
-    http_reply_error(rep, 400, "bad_request", NULL, NULL);
-    goto out;
-  }
-  json_object_foreach(root, key, val) {
-    if (strcmp(key, "user") != 0 && strcmp(key, "password") != 0) {
-      http_reply_error(rep, 400, "unknown_parameter", "body", key);
+  {
+    struct api_auth_body_fault f;
+    if (api_auth_parse_signin(body, len, user, sizeof user, &pw, &pwlen, &f) <
+        0) {
+      http_reply_error(rep, 400, f.code, f.field, f.arg[0] ? f.arg : NULL);
       goto out;
     }
   }
-  val = json_object_get(root, "user");
-  if (val == NULL) {
-    http_reply_error(rep, 400, "missing_parameter", "user", "user");
-    goto out;
-  }
-  if (!json_is_string(val) || json_string_length(val) == 0 ||
-      json_string_length(val) > AUTH_USER_MAX ||
-      strlen(json_string_value(val)) != json_string_length(val)) {
-    http_reply_error(rep, 400, "invalid_parameter", "user", "user");
-    goto out;
-  }
-  snprintf(user, sizeof user, "%s", json_string_value(val));
-  val = json_object_get(root, "password");
-  if (val == NULL) {
-    http_reply_error(rep, 400, "missing_parameter", "password", "password");
-    goto out;
-  }
-  if (!json_is_string(val) || json_string_length(val) == 0 ||
-      json_string_length(val) > AUTH_PASSWORD_MAX) {
-    http_reply_error(rep, 400, "invalid_parameter", "password", "password");
-    goto out;
-  }
-  pwlen = json_string_length(val);
-  pw = mem_alloc(pwlen + 1);
-  memcpy(pw, json_string_value(val), pwlen);
-  pw[pwlen] = '\0';
-  sodium_memzero((char *)json_string_value(val), pwlen);
-
   client_address(a, req, addr, sizeof addr);
   s = mem_calloc(1, sizeof *s);
   now = chrono_now_ms();
@@ -796,7 +831,6 @@ out:
     sodium_memzero(s, sizeof *s);
     mem_free(s);
   }
-  json_decref(root);
   return 0;
 }
 

@@ -201,4 +201,22 @@ struct audit *api_auth_audit(struct api_auth *a);
  * and frees. Only after the HTTP server has stopped. Accepts NULL. */
 void api_auth_free(struct api_auth *a);
 
+/* Why a sign-in body was refused: the error code, field and argument of
+ * the 400 reply (http_reply_error). */
+struct api_auth_body_fault {
+  const char *code;  /* "bad_request", "unknown_parameter", ... */
+  const char *field; /* NULL, "body", "user" or "password" */
+  char arg[64];
+};
+
+/* Parses a sign-in body {"user": "...", "password": "..."} (nothing else).
+ * On success returns 0, copies the user name into 'user' and sets *pw to a
+ * mem_alloc'd NUL-terminated copy of the password (*pwlen bytes; the caller
+ * wipes and frees it). On failure returns ERR_PARSE, fills *f and leaves the
+ * out-parameters untouched. Pure; thread-safe. Fuzzed by
+ * fuzz/fuzz_json_body.c. */
+NODISCARD int api_auth_parse_signin(const char *body, size_t len, char *user,
+                                    size_t user_cap, char **pw, size_t *pwlen,
+                                    struct api_auth_body_fault *f);
+
 #endif
