@@ -2,7 +2,10 @@
 // tested in node without a browser or a server: the three catalogues have
 // the same keys, placeholders and plural forms; the organisation tree is
 // read from both shapes the API may send; occupancy bands sit exactly at
-// 85 % and 95 %; the flow JSON is read in its documented and legacy shapes.
+// 85 % and 95 %; the flow JSON is read in its documented and legacy shapes;
+// suppressed and withheld cells are read in every shape the server may send
+// and sums over them are withheld; the signed-in principal's scope decides
+// which units are in view and where a view starts.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,8 +14,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { normaliseUnits, pathTo, hospitalOf, isWithin, isWard } from '../../web/js/org.js';
-import { bandOf, occupancyOf, totals, totalsFromServer, waitingOf, overflowOf } from '../../web/js/board.js';
-import { hoursOf, trendOf } from '../../web/js/flow.js';
+import { bandOf, occupancyOf, occupancyHidden, totals, totalsFromServer, waitingOf, overflowOf } from '../../web/js/board.js';
+import { hoursOf, hoursWithheld, trendOf } from '../../web/js/flow.js';
+import { cellOf, cell, hiddenCell, isSuppressedValue } from '../../web/js/suppress.js';
+import { normalisePrincipal, inScope, scopeUnits, homeUnit, DEFAULT_REASONS } from '../../web/js/session.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const WEB = path.resolve(HERE, '..', '..', 'web');
@@ -153,15 +158,110 @@ describe('occupancy', () => {
     assert.equal(s.free, 3);
     assert.equal(s.overflow, 1);
     assert.equal(s.awaiting_transfer, 2);
-    assert.equal(s.waiting, 3);
+    assert.equal(s.waiting_count, 3);
+    assert.equal(s.patient_count, 8);
     assert.equal(s.occupancy_pct, 80);
+    assert.deepEqual(s.withheld, []);
     assert.equal(waitingOf({ waiting: [{}, {}] }), 2);
     assert.equal(waitingOf({}), null);
+    assert.equal(totals([{ type: 'ward', beds: 2, occupied: 0 }]).waiting_count, null, 'unknown waiting is not 0');
     assert.equal(overflowOf({ beds: 2, occupied: 3 }), 1);
     const t = totalsFromServer({ beds: 10, occupied: 7, free: 3, overflow: 1, occupancy_pct: 80, waiting_count: 3, patient_count: 8 });
     assert.equal(t.occupancy_pct, 80);
-    assert.equal(t.waiting, 3);
-    assert.equal(t.waitingKnown, true);
+    assert.equal(t.waiting_count, 3);
+    assert.equal(t.patient_count, 8);
+    assert.deepEqual(t.suppressed, []);
+  });
+
+  it('withholds sums and occupancy over suppressed wards', () => {
+    // The server's shape for a role without person-level rights.
+    const small = { type: 'ward', beds: 6, patient_count: null, occupied: null, free: null, overflow: null, occupancy_pct: null, awaiting_transfer: 0, on_leave: 0, waiting_count: 0, suppressed: ['patient_count', 'occupied'], withheld: ['free', 'overflow', 'occupancy_pct'] };
+    const big = { type: 'ward', beds: 10, patient_count: 8, occupied: 8, free: 2, overflow: 0, occupancy_pct: 80, awaiting_transfer: 0, on_leave: 0, waiting_count: 0, suppressed: [], withheld: [] };
+    assert.equal(occupancyOf(small), null);
+    assert.equal(occupancyHidden(small), true);
+    assert.equal(occupancyHidden(big), false);
+    assert.equal(overflowOf(small), 0);
+    const s = totals([small, big]);
+    assert.equal(s.beds, 16);
+    // A sum with a hidden term is withheld (a dash), never "<5" or a number.
+    for (const k of ['occupied', 'patient_count', 'free', 'overflow', 'occupancy_pct']) {
+      assert.equal(s[k], null, k);
+      assert.ok(s.withheld.includes(k), `${k} not withheld`);
+    }
+    assert.deepEqual(s.suppressed, []);
+    assert.equal(s.awaiting_transfer, 0);
+    // Server totals keep the kind of each hidden field.
+    const t = totalsFromServer({ beds: 11, patient_count: null, occupied: null, free: null, overflow: null, occupancy_pct: null, awaiting_transfer: 0, on_leave: 0, waiting_count: 0, suppressed: ['patient_count', 'occupied'], withheld: ['free', 'overflow', 'occupancy_pct'] });
+    assert.deepEqual(cellOf(t, 'occupied'), { v: null, suppressed: true, withheld: false });
+    assert.deepEqual(cellOf(t, 'free'), { v: null, suppressed: false, withheld: true });
+    assert.deepEqual(cellOf(t, 'occupancy_pct'), { v: null, suppressed: false, withheld: true });
+    assert.deepEqual(cellOf(t, 'beds'), { v: 11, suppressed: false, withheld: false });
+  });
+});
+
+describe('suppressed cells', () => {
+  it('reads every shape the server may send', () => {
+    const none = { v: null, suppressed: false, withheld: false };
+    assert.deepEqual(cellOf({ occupied: 3 }, 'occupied'), { v: 3, suppressed: false, withheld: false });
+    assert.deepEqual(cellOf({ occupied: 0, suppressed: [] }, 'occupied'), { v: 0, suppressed: false, withheld: false });
+    assert.deepEqual(cellOf({ occupied: null, free: null, suppressed: ['occupied', 'free'] }, 'free'), { v: null, suppressed: true, withheld: false });
+    assert.deepEqual(cellOf({ occupied: { suppressed: true } }, 'occupied'), { v: null, suppressed: true, withheld: false });
+    assert.deepEqual(cellOf({ occupied: '<5' }, 'occupied'), { v: null, suppressed: true, withheld: false });
+    assert.deepEqual(cellOf({ occupied: null, suppressed: true }, 'occupied'), { v: null, suppressed: true, withheld: false });
+    assert.deepEqual(cellOf({ free: null, withheld: ['free'] }, 'free'), { v: null, suppressed: false, withheld: true });
+    // Null without being listed is just missing; a listed key with a value is the value.
+    assert.deepEqual(cellOf({ occupied: null, suppressed: ['free'] }, 'occupied'), none);
+    assert.deepEqual(cellOf({ occupied: 7, suppressed: ['occupied'] }, 'occupied'), { v: 7, suppressed: false, withheld: false });
+    assert.deepEqual(cellOf(null, 'x'), none);
+    assert.deepEqual(cell('<5'), { v: null, suppressed: true, withheld: false });
+    assert.deepEqual(cell(4), { v: 4, suppressed: false, withheld: false });
+    assert.equal(hiddenCell({ suppressed: false, withheld: true }), true);
+    assert.equal(hiddenCell({ v: 0, suppressed: false, withheld: false }), false);
+    assert.equal(isSuppressedValue({ suppressed: false }), false);
+    assert.equal(isSuppressedValue([]), false);
+  });
+});
+
+describe('principal and scope', () => {
+  const org = normaliseUnits({
+    id: 'c',
+    name: { fi: 'Alue' },
+    units: [
+      { id: 'c', type: 'county', name: { fi: 'Alue' } },
+      { id: 'h1', type: 'hospital', parent: 'c', name: { fi: 'S1' } },
+      { id: 'w1', type: 'ward', parent: 'h1', name: { fi: 'O1' } },
+      { id: 'h2', type: 'hospital', parent: 'c', name: { fi: 'S2' } },
+      { id: 'w2', type: 'ward', parent: 'h2', name: { fi: 'O2' } },
+    ],
+  });
+
+  it('normalises the API principal', () => {
+    const p = normalisePrincipal({ user: 'kaisa', role: 'coordinator', scope: ['c', 7, ''], person_level: true, csrf: 'x', expires_at: '2026-11-24T04:00:00.000Z', reasons: ['care', 'BAD code', 'investigation'] });
+    assert.deepEqual(p, { user: 'kaisa', role: 'coordinator', scope: ['c'], personLevel: true, csrf: 'x', expiresAt: '2026-11-24T04:00:00.000Z', reasons: ['care', 'investigation'] });
+    assert.equal(normalisePrincipal({ role: 'x' }), null);
+    assert.equal(normalisePrincipal({ user: 'a', person_level: 'yes' }).personLevel, false, 'only true is true');
+    assert.deepEqual(normalisePrincipal({ user: 'a' }).reasons, DEFAULT_REASONS);
+  });
+
+  it('starts a county-wide user at the county', () => {
+    const p = normalisePrincipal({ user: 'k', scope: ['c'] });
+    assert.equal(homeUnit(org, p), 'c');
+    for (const id of ['c', 'h1', 'w1', 'h2', 'w2']) assert.ok(inScope(org, id, p), id);
+    assert.deepEqual(scopeUnits(org, p), ['c']);
+  });
+
+  it('starts a limited user at their first scope unit and keeps others out', () => {
+    const p = normalisePrincipal({ user: 'a', scope: ['w2', 'h1', 'w1', 'nowhere', 'h1'] });
+    // w1 lies under h1: only the outermost units, in the given order.
+    assert.deepEqual(scopeUnits(org, p), ['w2', 'h1']);
+    assert.equal(homeUnit(org, p), 'w2');
+    assert.ok(inScope(org, 'w1', p));
+    assert.ok(inScope(org, 'h1', p));
+    assert.ok(!inScope(org, 'c', p));
+    assert.ok(!inScope(org, 'h2', p));
+    assert.ok(!inScope(org, 'nowhere', p));
+    assert.equal(homeUnit(org, normalisePrincipal({ user: 'z', scope: ['nowhere'] })), null);
+    assert.equal(inScope(org, 'c', null), false);
   });
 });
 
@@ -174,6 +274,22 @@ describe('flow JSON', () => {
     assert.deepEqual(hrs[5], { v: 7, suppressed: false });
     assert.deepEqual(hrs[23], { v: 0, suppressed: false });
     assert.equal(hoursOf({}), null);
+  });
+
+  it('reads the server\'s suppressed and withheld flow fields', () => {
+    const flow = { admissions_by_hour: [0, 0, null, 7, ...Array(20).fill(0)], suppressed: ['admissions_by_hour'], withheld: [] };
+    const hrs = hoursOf(flow);
+    assert.deepEqual(hrs[2], { v: null, suppressed: true });
+    assert.deepEqual(hrs[3], { v: 7, suppressed: false });
+    assert.deepEqual(hoursOf({ admissions_by_hour: [null, 1] })[0], { v: 0, suppressed: false }, 'an unlisted null is no admission');
+    assert.equal(hoursOf({ admissions_by_hour: null, withheld: ['admissions_by_hour'] }), null);
+    assert.equal(hoursWithheld({ admissions_by_hour: null, withheld: ['admissions_by_hour'] }), true);
+    assert.equal(hoursWithheld({ admissions_by_hour: [] }), false);
+    assert.deepEqual(trendOf({ series: [{ date: '2026-11-01', occupancy_pct: null, withheld: ['occupancy_pct'] }, { date: '2026-11-02', occupancy_pct: null, suppressed: ['occupancy_pct'] }, { date: '2026-11-03', occupancy_pct: 5 }] }), [
+      { date: '2026-11-01', v: null, hidden: 'withheld' },
+      { date: '2026-11-02', v: null, hidden: 'suppressed' },
+      { date: '2026-11-03', v: 5 },
+    ]);
   });
 
   it('reads the daily series (server) and occupancy_trend (older shape)', () => {

@@ -1,23 +1,50 @@
-// app.js -- the bed-board page: state, URL (?unit=ID), live stream, language.
+// app.js -- the bed-board page: sign-in, state, URL (?unit=ID), live stream,
+// language.
+//
+// Sign-in first: the page asks GET /api/v1/me who is signed in; without a
+// session (401) it shows the sign-in screen (signin.js) and nothing else, and
+// no other API call is made. Signed in, the header shows the user, their role
+// and their scope (the units they may see, as links) and a sign-out button.
+// Any later 401 (the session ended) brings the sign-in screen back with a
+// note, keeping the address so that signing in again returns to the view.
+//
+// Scope: views outside the user's scope are never requested. A user whose
+// scope does not include the county starts at their first scope unit
+// (?unit=ID); an address outside the scope falls back to it with a note;
+// breadcrumbs start at the outermost unit in scope; hospitals outside it are
+// not links.
 //
 // One view is one request: the bed board of the unit in the URL comes from
-// GET /api/v1/bedboard[?unit=ID]; the organisation tree (GET /api/v1/units)
-// gives names, hospitals and breadcrumbs; the flow panel comes from
-// GET /api/v1/flow?unit=ID. The page then follows EventSource
-// /api/v1/stream: a "bedboard" event {"version":N,"as_of":..,"changed":N}
-// newer than the board shown refetches it once (events arriving meanwhile
-// coalesce into one more fetch) and patches the DOM in place; when "changed"
-// is a list of ward ids, events for wards out of view are skipped. A "reset"
-// event (events lost) reloads. The freshness indicator says
-// "live" while the stream is open and turns "stale" after 30 s without it.
+// GET /api/v1/bedboard[?unit=ID] without an access reason, so it carries
+// counts only (and, for roles without person-level rights, "<5" for small
+// cells); the organisation tree (GET /api/v1/units) gives names, hospitals
+// and breadcrumbs; the flow panel comes from GET /api/v1/flow?unit=ID.
+//
+// Person-level detail: opening a ward's beds (roles with person-level
+// rights only) first asks for the access reason (reason.js, a modal dialog),
+// remembered for the rest of the session (session.js) unless the user
+// changes it; then GET /api/v1/bedboard?unit=WARD with X-Access-Reason
+// fetches that ward's patients (the server audits the view). Live updates
+// refetch the opened wards they touch, with the same reason.
+//
+// The page follows EventSource /api/v1/stream: a "bedboard" event
+// {"version":N,"as_of":..,"changed":[ids]} newer than the board shown
+// refetches it once (events arriving meanwhile coalesce into one more fetch)
+// and patches the DOM in place; events for wards out of view are skipped. A
+// "reset" event (events lost) reloads. The freshness indicator says "live"
+// while the stream is open and turns "stale" after 30 s without it.
 // Announcements go to one polite live region, coalesced and rate-limited.
 
-import { fetchUnits, fetchBedboard, fetchFlow, ApiError, STREAM_URL } from './api.js';
-import { LANGS, setLang, storedLang, t, nameOf, applyStatic, time, currentLang, apiMessage } from './i18n.js';
+import { fetchMe, fetchUnits, fetchBedboard, fetchFlow, signOut, onUnauthorized, ApiError, STREAM_URL } from './api.js';
+import { LANGS, setLang, storedLang, t, nameOf, applyStatic, time, currentLang, apiMessage, num } from './i18n.js';
 import { normaliseUnits, pathTo, hospitalOf, isWithin } from './org.js';
-import { BoardView, OccupancyView, CountsView, totals, totalsFromServer, waitingOf, setUnitNamer } from './board.js';
+import { BoardView, OccupancyView, CountsView, totals, totalsFromServer, waitingCell, setUnitNamer } from './board.js';
 import { FlowPanel } from './flow.js';
 import { h, replace, setText, keepFocus } from './dom.js';
+import { setPrincipal, normalisePrincipal, inScope, scopeUnits, homeUnit, currentReason, rememberReason, forgetReason } from './session.js';
+import { SigninView } from './signin.js';
+import { ReasonDialog, reasonLabel } from './reason.js';
+import { cellOf, cellText, installMarkerDismiss, relabelMarkers } from './suppress.js';
 
 const STALE_AFTER_MS = 30000;
 const FLOW_REFRESH_MS = 15000;
@@ -28,6 +55,8 @@ const OPEN_KEY = 'tilannekuva.open';
 const $ = (id) => document.getElementById(id);
 
 const state = {
+  me: null, // the principal (session.js), null when signed out
+  epoch: 0, // bumped at every sign-in and sign-out: late answers are dropped
   org: { rootId: null, units: new Map() },
   scope: null, // unit id in the URL (null = the whole county)
   board: null,
@@ -41,6 +70,9 @@ const state = {
   loading: null,
   reloadPending: false,
   open: new Set(),
+  details: new Map(), // ward id -> {status: 'loading'|'ok'|'error', ward, message}
+  detailLoading: new Map(),
+  detailPending: new Set(),
   announce: { names: new Set(), timer: null, last: 0 },
 };
 
@@ -48,6 +80,8 @@ let boardView;
 let flowPanel;
 let summaryOcc;
 let summaryCounts;
+let signin;
+let reasonDialog;
 let es = null;
 let reconnectTimer = null;
 let reconnectDelay = 2000;
@@ -59,9 +93,18 @@ function scopeFromUrl() {
   return u && u.trim() ? u.trim() : null;
 }
 
+function rootInScope() {
+  return state.org.rootId != null && inScope(state.org, state.org.rootId);
+}
+
+function home() {
+  return homeUnit(state.org);
+}
+
 function hrefFor(id) {
   const base = window.location.pathname;
-  return id == null || id === state.org.rootId ? base : `${base}?unit=${encodeURIComponent(id)}`;
+  if (id == null) id = home() ?? state.org.rootId;
+  return id == null || (id === state.org.rootId && rootInScope()) ? base : `${base}?unit=${encodeURIComponent(id)}`;
 }
 
 function scopeUnit() {
@@ -82,16 +125,27 @@ function isWardScope() {
   return (state.board?.wards || []).length === 1 && state.board.wards[0].id === state.scope;
 }
 
+function personLevel() {
+  return state.me?.personLevel === true;
+}
+
+/** The view to show for the unit 'id': itself when in scope, else home. */
+function viewFor(id) {
+  let target = id;
+  if (target == null || !inScope(state.org, target)) target = home();
+  return target === state.org.rootId ? null : target;
+}
+
 async function navigate(id, { push = true, focus = true } = {}) {
-  const target = id === state.org.rootId ? null : id;
-  if (push) window.history.pushState({ unit: target }, '', hrefFor(target));
+  const target = viewFor(id);
+  if (push) window.history.pushState({ unit: target }, '', hrefFor(target ?? state.org.rootId));
   await setScope(target);
   if (focus) $('page-title').focus({ preventScroll: false });
 }
 
 async function setScope(id) {
   state.scope = id;
-  if (id && isWardScopeId(id)) state.open.add(id);
+  if (id && isWardScopeId(id) && personLevel() && currentReason()) state.open.add(id);
   state.board = null;
   state.version = -1;
   boardView.clear();
@@ -126,29 +180,63 @@ function renderChrome() {
   }
   setText($('page-subtitle'), sub);
   renderBreadcrumb();
-  for (const b of document.querySelectorAll('.lang-switch__btn')) b.setAttribute('aria-pressed', b.dataset.lang === currentLang() ? 'true' : 'false');
+  renderLangButtons();
   renderFreshness();
+}
+
+function renderLangButtons() {
+  for (const b of document.querySelectorAll('.lang-switch__btn')) b.setAttribute('aria-pressed', b.dataset.lang === currentLang() ? 'true' : 'false');
 }
 
 function renderBreadcrumb() {
   const list = $('breadcrumb-list');
   const items = [];
-  let path = state.scope ? pathTo(state.org, state.scope) : [];
   const root = state.org.units.get(state.org.rootId);
-  if (!path.length) path = root ? [root] : [];
-  if (state.scope && !state.org.units.has(state.scope)) path = [...(root ? [root] : []), { id: state.scope, name: scopeName() }];
+  let path = state.scope ? pathTo(state.org, state.scope) : root ? [root] : [];
+  // Only units in scope: the path starts at the outermost one the user may see.
+  path = path.filter((u) => inScope(state.org, u.id));
+  if (state.scope && !state.org.units.has(state.scope)) path = [{ id: state.scope, name: scopeName() }];
   path.forEach((u, i) => {
     const last = i === path.length - 1;
     const label = nameOf(u.name) || u.id;
     items.push(h('li', { class: 'breadcrumb__item' }, last ? h('span', { 'aria-current': 'page', class: 'breadcrumb__current', text: label }) : h('a', { href: hrefFor(u.id), 'data-nav': u.id, 'data-focus-key': `crumb:${u.id}`, text: label })));
   });
-  if (!items.length) items.push(h('li', { class: 'breadcrumb__item' }, h('span', { 'aria-current': 'page', class: 'breadcrumb__current', text: t('scope.county') })));
+  if (!items.length) items.push(h('li', { class: 'breadcrumb__item' }, h('span', { 'aria-current': 'page', class: 'breadcrumb__current', text: scopeName() })));
   replace(list, items);
   setAttrText($('breadcrumb'), 'aria-label', t('nav.breadcrumb'));
 }
 
 function setAttrText(el, attr, v) {
   if (el.getAttribute(attr) !== v) el.setAttribute(attr, v);
+}
+
+function roleLabel(role) {
+  const k = `role.${role}`;
+  const s = t(k);
+  return s === k ? role : s;
+}
+
+/** The header's "signed in as" bar: user, role, scope (links), sign-out. */
+function renderSession() {
+  const me = state.me;
+  $('session-bar').hidden = !me;
+  if (!me) return;
+  setText($('session-user'), me.user);
+  setText($('session-role'), roleLabel(me.role));
+  const units = scopeUnits(state.org);
+  const shown = units.length ? units : me.scope;
+  replace(
+    $('session-scope'),
+    shown.map((id) => {
+      const u = state.org.units.get(id);
+      const label = u ? nameOf(u.name) || id : id;
+      return h('li', { class: 'scope-list__item' }, u ? h('a', { class: 'scope-list__link', href: hrefFor(id), 'data-nav': id, 'data-focus-key': `scope:${id}`, text: label }) : h('span', { text: label }));
+    }),
+  );
+  if (!shown.length) $('session-scope').append(h('li', { class: 'scope-list__item', text: t('session.no_scope') }));
+  const note = $('access-note');
+  note.hidden = personLevel();
+  if (!personLevel()) setText(note, t('access.no_person_level', { role: roleLabel(me.role) }));
 }
 
 function groupsOf(board) {
@@ -166,7 +254,7 @@ function groupsOf(board) {
     if (hosp) {
       gid = hosp.id;
       gname = nameOf(hosp.name);
-      linkable = true;
+      linkable = inScope(org, hosp.id);
     } else if (hospField != null) {
       gid = String(hospField);
       gname = w.hospital && typeof w.hospital === 'object' ? nameOf(w.hospital.name) || gid : gid;
@@ -196,7 +284,7 @@ function renderBoard() {
     boardView.update(
       groups,
       (id) => state.org.units.get(id) || null,
-      (id) => state.open.has(id),
+      (id) => state.open.has(id) && personLevel(),
     );
     if (!groups.length) {
       boardView.clear();
@@ -209,10 +297,15 @@ function renderBoard() {
   const all = groups.flatMap((g) => g.wards);
   // The server's totals cover exactly the scope; else add the wards up.
   const s = board.totals && typeof board.totals === 'object' ? totalsFromServer(board.totals) : totals(all);
-  summaryOcc.update({ beds: s.beds, occupied: s.occupied, overflow: s.overflow, occupancy_pct: s.occupancy_pct });
-  summaryCounts.update(s);
+  summaryOcc.update(s, 'summary');
+  summaryCounts.update(s, 'summary');
   setText($('band-legend'), t('band.legend'));
   renderChrome();
+  // Opened wards whose patients are not fetched yet (a restored or a ward
+  // view, a card that came back into view).
+  for (const id of state.open) {
+    if (boardView.card(id)?.open && !state.details.has(id) && !state.detailLoading.has(id)) loadDetail(id);
+  }
 }
 
 function renderFreshness() {
@@ -220,19 +313,21 @@ function renderFreshness() {
   el.dataset.state = state.conn;
   setText($('freshness-label'), t(`status.${state.conn}`));
   setText($('freshness-time'), state.updatedAt ? t('status.updated', { time: time(state.updatedAt) }) : t('status.not_updated'));
-  const stale = state.conn === 'stale';
+  const stale = state.conn === 'stale' && !!state.me;
   $('stale-banner').hidden = !stale;
   document.body.classList.toggle('is-stale', stale);
 }
 
 /* ---------- errors ---------- */
 
+function errorText(err) {
+  if (err instanceof ApiError) return apiMessage(err.i18n) || (err.status === 0 ? t('error.network') : t('error.generic'));
+  if (typeof err === 'string') return err;
+  return t('error.generic');
+}
+
 function showError(err) {
-  let msg;
-  if (err instanceof ApiError) msg = apiMessage(err.i18n) || (err.status === 0 ? t('error.network') : t('error.generic'));
-  else if (typeof err === 'string') msg = err;
-  else msg = t('error.generic');
-  setText($('error-text'), msg);
+  setText($('error-text'), errorText(err));
   $('error-box').hidden = false;
 }
 
@@ -247,22 +342,25 @@ async function loadOrg() {
     state.org = normaliseUnits(await fetchUnits());
   } catch (e) {
     state.org = { rootId: null, units: new Map() };
-    showError(e);
+    if (!(e instanceof ApiError && e.status === 401)) showError(e);
   }
 }
 
-/** Fetches the bed board of the scope; calls made while one is in flight
- * coalesce into one more fetch after it. Resolves when the data is shown. */
+/** Fetches the bed board of the scope (aggregate: no access reason); calls
+ * made while one is in flight coalesce into one more fetch after it.
+ * Resolves when the data is shown. */
 function loadBoard() {
+  if (!state.me) return Promise.resolve();
   if (state.loading) {
     state.reloadPending = true;
     return state.loading;
   }
   const scopeAtStart = state.scope;
+  const epoch = state.epoch;
   state.loading = (async () => {
     try {
       const json = await fetchBedboard(state.scope);
-      if (scopeAtStart !== state.scope) return;
+      if (scopeAtStart !== state.scope || epoch !== state.epoch) return;
       const prev = state.board;
       if (prev && typeof json.version === 'number' && typeof prev.version === 'number' && json.version < prev.version) return;
       state.board = json;
@@ -272,11 +370,13 @@ function loadBoard() {
       renderBoard();
       if (prev) noteChanges(prev, json);
     } catch (e) {
-      if (scopeAtStart !== state.scope) return;
-      if (e instanceof ApiError && (e.status === 404 || e.code === 'unknown_unit') && state.scope) {
-        showError(apiMessage(e.i18n) || t('error.unit_not_found'));
-        window.history.replaceState({ unit: null }, '', hrefFor(null));
-        state.scope = null;
+      if (scopeAtStart !== state.scope || epoch !== state.epoch) return;
+      if (e instanceof ApiError && e.status === 401) return; // the sign-in screen is up
+      const fallback = viewFor(null);
+      if (e instanceof ApiError && (e.status === 404 || e.code === 'unknown_unit' || e.status === 403) && state.scope && state.scope !== fallback) {
+        showError(e.status === 403 ? t('error.out_of_scope') : apiMessage(e.i18n) || t('error.unit_not_found'));
+        window.history.replaceState({ unit: fallback }, '', hrefFor(fallback ?? state.org.rootId));
+        state.scope = fallback;
         state.loading = null;
         state.reloadPending = false;
         renderChrome();
@@ -286,9 +386,9 @@ function loadBoard() {
       showError(e);
       $('loading').hidden = true;
     } finally {
-      state.loading = null;
+      if (epoch === state.epoch) state.loading = null;
     }
-    if (state.reloadPending) {
+    if (state.reloadPending && epoch === state.epoch) {
       state.reloadPending = false;
       await loadBoard();
     }
@@ -296,9 +396,59 @@ function loadBoard() {
   return state.loading;
 }
 
+/** Fetches one opened ward's patients with the session's access reason.
+ * Calls made while one is in flight for the ward coalesce into one more. */
+function loadDetail(id) {
+  const reason = currentReason();
+  if (!state.me || !personLevel() || !reason) return Promise.resolve();
+  if (state.detailLoading.has(id)) {
+    state.detailPending.add(id);
+    return state.detailLoading.get(id);
+  }
+  const epoch = state.epoch;
+  if (!state.details.has(id)) {
+    state.details.set(id, { status: 'loading' });
+    keepFocus(() => boardView.refreshDetail(id));
+  }
+  const p = (async () => {
+    try {
+      const json = await fetchBedboard(id, { reason });
+      if (epoch !== state.epoch) return;
+      const ward = (Array.isArray(json.wards) ? json.wards : []).find((w) => w && w.id === id) || null;
+      state.details.set(id, ward ? { status: 'ok', ward } : { status: 'error', message: t('ward.detail_missing') });
+    } catch (e) {
+      if (epoch !== state.epoch) return;
+      if (e instanceof ApiError && e.status === 401) return;
+      let message = errorText(e);
+      if (e instanceof ApiError && e.status === 403) message = t('ward.forbidden');
+      if (e instanceof ApiError && e.status === 400 && e.field === 'reason') {
+        forgetReason();
+        message = t('reason.rejected');
+      }
+      state.details.set(id, { status: 'error', message });
+    } finally {
+      if (epoch === state.epoch) state.detailLoading.delete(id);
+    }
+    if (epoch !== state.epoch) return;
+    keepFocus(() => boardView.refreshDetail(id));
+    if (state.detailPending.delete(id) && state.open.has(id)) await loadDetail(id);
+  })();
+  state.detailLoading.set(id, p);
+  return p;
+}
+
+/** Refetches the opened wards (all, or those in 'ids'). */
+function loadOpenDetails(ids = null) {
+  for (const id of state.open) {
+    if (ids && !ids.includes(id)) continue;
+    if (boardView.card(id)?.open) loadDetail(id);
+  }
+}
+
 /** Fetches the flow panel's figures; live updates refresh it at most every
  * FLOW_REFRESH_MS (a change inside the window is fetched at its end). */
 async function loadFlow(force = false) {
+  if (!state.me) return;
   const now = Date.now();
   if (!force && now - state.flowAt < FLOW_REFRESH_MS) {
     if (!state.flowTimer) {
@@ -319,21 +469,58 @@ async function loadFlow(force = false) {
     return;
   }
   const scopeAtStart = state.scope;
+  const epoch = state.epoch;
   try {
     const flow = await fetchFlow(unit);
-    if (scopeAtStart !== state.scope) return;
+    if (scopeAtStart !== state.scope || epoch !== state.epoch) return;
     keepFocus(() => flowPanel.render(flow, name));
   } catch (e) {
-    if (scopeAtStart !== state.scope) return;
+    if (scopeAtStart !== state.scope || epoch !== state.epoch) return;
+    if (e instanceof ApiError && e.status === 401) return;
     const msg = e instanceof ApiError ? apiMessage(e.i18n) : null;
     keepFocus(() => flowPanel.unavailable(name, msg || t('flow.unavailable')));
   }
 }
 
+/* ---------- person-level detail: the access reason ---------- */
+
+function wardNameOf(id) {
+  const w = state.board?.wards?.find((x) => x.id === id);
+  const u = state.org.units.get(id);
+  return w?.name || u?.name || id;
+}
+
+/** Before a ward opens: a reason must be chosen (asked once a session). */
+async function beforeOpen(id) {
+  if (!personLevel()) return false;
+  if (currentReason()) return true;
+  const code = await reasonDialog.ask({ codes: state.me.reasons, ward: wardNameOf(id) });
+  if (!code || !state.me) return false;
+  rememberReason(code);
+  keepFocus(() => boardView.refreshDetails());
+  return true;
+}
+
+async function changeReason(id) {
+  const before = currentReason();
+  const code = await reasonDialog.ask({ codes: state.me.reasons, current: before, ward: wardNameOf(id), changing: true });
+  if (!code || !state.me || code === before) return;
+  rememberReason(code);
+  keepFocus(() => boardView.refreshDetails());
+  // The rows on screen were fetched with the old reason: fetch them again.
+  loadOpenDetails();
+  announce(t('reason.changed', { reason: reasonLabel(code) }));
+}
+
+function currentReasonLabel() {
+  const r = currentReason();
+  return r ? reasonLabel(r) : null;
+}
+
 /* ---------- live announcements ---------- */
 
 function wardSig(w) {
-  return [w.beds, w.patient_count, w.occupied, w.free, w.awaiting_transfer, w.on_leave, waitingOf(w)].join('/');
+  return ['beds', 'patient_count', 'occupied', 'free', 'awaiting_transfer', 'on_leave'].map((k) => JSON.stringify(cellOf(w, k))).join('/') + JSON.stringify(waitingCell(w));
 }
 
 function noteChanges(prev, next) {
@@ -355,14 +542,14 @@ function scheduleAnnounce() {
     a.names.clear();
     const wards = new Map((state.board?.wards || []).map((w) => [w.id, w]));
     const shown = ids.filter((id) => wards.has(id));
-    if (!shown.length) return;
+    if (!shown.length || !state.me) return;
     let text;
     if (shown.length <= 3) {
       text = t('live.updated_one', {
         wards: shown
           .map((id) => {
             const w = wards.get(id);
-            return `${nameOf(w.name) || id} ${t('occupancy.beds', { occupied: w.occupied ?? 0, beds: w.beds ?? 0 })}`;
+            return `${nameOf(w.name) || id} ${t('occupancy.beds', { occupied: cellText(cellOf(w, 'occupied'), (v) => num(v)), beds: w.beds ?? 0 })}`;
           })
           .join(', '),
       });
@@ -389,16 +576,17 @@ function setConn(c) {
   const was = state.conn;
   state.conn = c;
   renderFreshness();
+  if (!state.me) return;
   if (c === 'stale') announce(t('live.stale'));
   if (c === 'live' && was === 'stale') announce(t('live.reconnected'));
 }
 
 function armStaleTimer() {
-  if (state.staleTimer) return;
+  if (state.staleTimer || !state.me) return;
   const wait = Math.max(0, state.disconnectedAt + STALE_AFTER_MS - Date.now());
   state.staleTimer = setTimeout(() => {
     state.staleTimer = null;
-    if (state.conn !== 'live') setConn('stale');
+    if (state.conn !== 'live' && state.me) setConn('stale');
   }, wait);
 }
 
@@ -419,14 +607,42 @@ function onBedboardEvent(ev) {
   };
   if (changed && changed.length && !changed.some(inView)) return;
   loadBoard();
+  loadOpenDetails(changed && changed.length ? changed : null);
   loadFlow(false);
 }
 
+function closeStream() {
+  if (es) {
+    es.close();
+    es = null;
+  }
+  clearTimeout(reconnectTimer);
+  reconnectTimer = null;
+}
+
+/** The stream gave up (e.g. 401 after the session ended): ask who is
+ * signed in before reconnecting. */
+async function reconnectLater() {
+  const epoch = state.epoch;
+  try {
+    await fetchMe();
+  } catch (e) {
+    if (epoch !== state.epoch) return;
+    if (e instanceof ApiError && e.status === 401) {
+      sessionEnded();
+      return;
+    }
+  }
+  if (epoch === state.epoch && state.me) connectStream();
+}
+
 function connectStream() {
-  if (typeof window.EventSource !== 'function') return;
-  if (es) es.close();
-  es = new EventSource(STREAM_URL);
-  es.addEventListener('open', () => {
+  if (typeof window.EventSource !== 'function' || !state.me) return;
+  closeStream();
+  const source = new EventSource(STREAM_URL);
+  es = source;
+  source.addEventListener('open', () => {
+    if (es !== source) return;
     reconnectDelay = 2000;
     const wasDown = state.conn !== 'live';
     if (state.staleTimer) {
@@ -435,27 +651,164 @@ function connectStream() {
     }
     setConn('live');
     // Events may have been missed while the stream was down.
-    if (wasDown && state.board) loadBoard();
+    if (wasDown && state.board) {
+      loadBoard();
+      loadOpenDetails();
+    }
   });
-  es.addEventListener('bedboard', onBedboardEvent);
+  source.addEventListener('bedboard', onBedboardEvent);
   // "reset": events were lost (slow reader, gap after a restart): reload.
-  es.addEventListener('reset', () => {
+  source.addEventListener('reset', () => {
     loadBoard();
+    loadOpenDetails();
     loadFlow(true);
   });
-  es.addEventListener('error', () => {
+  source.addEventListener('error', () => {
+    if (es !== source) return;
     if (state.conn === 'live') {
       state.disconnectedAt = Date.now();
       setConn('reconnecting');
     }
     armStaleTimer();
-    if (es && es.readyState === EventSource.CLOSED) {
+    if (source.readyState === EventSource.CLOSED) {
       // The browser gave up (e.g. an HTTP error): retry ourselves, backing off.
       clearTimeout(reconnectTimer);
-      reconnectTimer = setTimeout(connectStream, reconnectDelay);
+      reconnectTimer = setTimeout(reconnectLater, reconnectDelay);
       reconnectDelay = Math.min(reconnectDelay * 2, 30000);
     }
   });
+}
+
+/* ---------- signing in and out ---------- */
+
+function setView(view, ready) {
+  document.body.dataset.view = view;
+  document.body.dataset.ready = ready ? 'true' : 'false';
+}
+
+/** Shows the sign-in screen (the app is stopped). */
+function showSignin(message = null, focus = 'user') {
+  $('app').hidden = true;
+  $('breadcrumb').hidden = true;
+  $('freshness').hidden = true;
+  $('session-bar').hidden = true;
+  $('stale-banner').hidden = true;
+  document.body.classList.remove('is-stale');
+  document.title = t('title.signin');
+  renderLangButtons();
+  signin.showScreen({ message, focus });
+  setView('signin', true);
+}
+
+/** Starts the signed-in page for the principal 'p'. */
+async function startApp(p, { interactive = false } = {}) {
+  if (!normalisePrincipal(p)) {
+    showSignin({ kind: 'alert', key: 'error.generic' });
+    return;
+  }
+  state.epoch += 1;
+  const epoch = state.epoch;
+  state.me = setPrincipal(p);
+  setView('app', false);
+  signin.hideScreen();
+  clearError();
+  $('app').hidden = false;
+  $('breadcrumb').hidden = false;
+  $('freshness').hidden = false;
+  state.conn = 'connecting';
+  state.updatedAt = null;
+  state.disconnectedAt = Date.now();
+  renderFreshness();
+  connectStream();
+  armStaleTimer();
+  await loadOrg();
+  if (epoch !== state.epoch) return;
+  renderSession();
+  if (home() == null) {
+    // The scope names no unit of this organisation: nothing to show.
+    showError(t('error.no_scope'));
+    $('loading').hidden = true;
+    renderBreadcrumb();
+    setView('app', true);
+    return;
+  }
+  let scope = scopeFromUrl();
+  if (scope && state.org.rootId && !state.org.units.has(scope)) {
+    showError(t('error.unit_not_found_home'));
+    scope = null;
+  } else if (scope && !inScope(state.org, scope)) {
+    showError(t('error.out_of_scope'));
+    scope = null;
+  }
+  scope = viewFor(scope);
+  if (scopeFromUrl() !== scope) window.history.replaceState({ unit: scope }, '', hrefFor(scope ?? state.org.rootId));
+  state.scope = scope;
+  restoreOpen();
+  if (state.scope && isWardScopeId(state.scope) && personLevel() && currentReason()) state.open.add(state.scope);
+  renderChrome();
+  if (interactive) $('page-title').focus();
+  await loadBoard();
+  if (epoch !== state.epoch) return;
+  loadFlow(true);
+  setView('app', true);
+}
+
+/** Stops everything the signed-in page does and forgets its data. */
+function stopApp() {
+  state.epoch += 1;
+  closeStream();
+  clearTimeout(state.staleTimer);
+  state.staleTimer = null;
+  clearTimeout(state.flowTimer);
+  state.flowTimer = null;
+  clearTimeout(state.announce.timer);
+  state.announce.timer = null;
+  state.announce.names.clear();
+  reasonDialog.cancel();
+  state.me = null;
+  setPrincipal(null);
+  state.board = null;
+  state.version = -1;
+  state.loading = null;
+  state.reloadPending = false;
+  state.open.clear();
+  state.details.clear();
+  state.detailLoading.clear();
+  state.detailPending.clear();
+  rememberOpen();
+  boardView.clear();
+  flowPanel.hide();
+  $('summary').hidden = true;
+  $('access-note').hidden = true;
+  $('loading').hidden = false;
+  clearError();
+  replace($('breadcrumb-list'));
+}
+
+/** A request answered 401: the session ended (expired, or signed out
+ * elsewhere). Back to the sign-in screen, keeping the address. */
+function sessionEnded() {
+  if (!state.me) return;
+  stopApp();
+  forgetReason();
+  showSignin({ kind: 'alert', key: 'signin.expired' }, 'heading');
+}
+
+async function doSignOut() {
+  try {
+    await signOut();
+  } catch (e) {
+    // 401: the session had already ended; anything else: still signed in.
+    if (!(e instanceof ApiError && e.status === 401)) {
+      showError(t('error.signout_failed'));
+      return;
+    }
+  }
+  stopApp();
+  forgetReason();
+  window.history.replaceState({ unit: null }, '', window.location.pathname);
+  showSignin({ kind: 'status', key: 'signin.signed_out' }, 'heading');
+  announce(t('signin.signed_out'));
 }
 
 /* ---------- language ---------- */
@@ -465,9 +818,17 @@ async function switchLang(l) {
   await keepFocus(async () => {
     await setLang(l);
     applyStatic();
+    renderLangButtons();
+    if (!state.me) {
+      document.title = t('title.signin');
+      signin.relabel();
+      return;
+    }
+    renderSession();
     renderChrome();
     renderBoard();
     boardView.relabel();
+    relabelMarkers();
     if (flowPanel.flow) flowPanel.render(flowPanel.flow, scopeName());
     else if (!flowPanel.section.hidden) flowPanel.unavailable(scopeName(), t('flow.unavailable'));
   });
@@ -476,9 +837,12 @@ async function switchLang(l) {
 /* ---------- start ---------- */
 
 function restoreOpen() {
+  state.open.clear();
+  // Opened wards come back only with a reason already chosen this session.
+  if (!personLevel() || !currentReason()) return;
   try {
     const v = JSON.parse(window.sessionStorage.getItem(OPEN_KEY) || '[]');
-    if (Array.isArray(v)) for (const id of v) state.open.add(String(id));
+    if (Array.isArray(v)) for (const id of v) if (inScope(state.org, String(id))) state.open.add(String(id));
   } catch (e) {
     /* nothing remembered */
   }
@@ -486,7 +850,8 @@ function restoreOpen() {
 
 function rememberOpen() {
   try {
-    window.sessionStorage.setItem(OPEN_KEY, JSON.stringify([...state.open]));
+    if (state.open.size) window.sessionStorage.setItem(OPEN_KEY, JSON.stringify([...state.open]));
+    else window.sessionStorage.removeItem(OPEN_KEY);
   } catch (e) {
     /* not remembered */
   }
@@ -503,17 +868,23 @@ function wire() {
     if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
     if (!a.getAttribute('href')) return;
     e.preventDefault();
-    const id = a.dataset.nav === 'root' ? state.org.rootId : a.dataset.nav;
+    if (!state.me) return;
+    const id = a.dataset.nav === 'root' ? null : a.dataset.nav;
     navigate(id);
   });
-  window.addEventListener('popstate', () => setScope(scopeFromUrl()));
+  window.addEventListener('popstate', () => {
+    if (state.me) setScope(viewFor(scopeFromUrl()));
+  });
   $('error-retry').addEventListener('click', async () => {
     clearError();
+    if (!state.me) return;
     if (!state.org.rootId) await loadOrg();
+    renderSession();
     renderChrome();
     await loadBoard();
     loadFlow(true);
   });
+  $('signout-button').addEventListener('click', doSignOut);
 }
 
 async function main() {
@@ -526,9 +897,24 @@ async function main() {
   boardView = new BoardView($('board'), {
     hrefFor,
     isCurrent: (id) => id === state.scope,
+    personLevel,
+    beforeOpen,
+    detailOf: (id) => state.details.get(id) || null,
+    reasonLabel: currentReasonLabel,
+    onChangeReason: changeReason,
+    onRetry: (id) => {
+      state.details.set(id, { status: 'loading' });
+      keepFocus(() => boardView.refreshDetail(id));
+      loadDetail(id);
+    },
     onToggle: (id, open) => {
-      if (open) state.open.add(id);
-      else state.open.delete(id);
+      if (open) {
+        state.open.add(id);
+        loadDetail(id);
+      } else {
+        state.open.delete(id);
+        state.details.delete(id);
+      }
       rememberOpen();
     },
   });
@@ -537,27 +923,22 @@ async function main() {
   summaryCounts = new CountsView('counts counts--summary');
   $('summary-occ').replaceChildren(h('div', { class: 'summary__band' }, summaryOcc.badge), summaryOcc.el);
   $('summary-counts').replaceWith(summaryCounts.el);
-  restoreOpen();
+  signin = new SigninView($('signin'), (p) => startApp(p, { interactive: true }));
+  reasonDialog = new ReasonDialog($('reason-dialog'));
+  installMarkerDismiss();
+  onUnauthorized(() => sessionEnded());
   wire();
-  renderFreshness();
-  connectStream();
-  armStaleTimer();
-  await loadOrg();
-  state.scope = scopeFromUrl();
-  if (state.scope && state.org.rootId && !state.org.units.has(state.scope)) {
-    showError(t('error.unit_not_found'));
-    window.history.replaceState({ unit: null }, '', hrefFor(null));
-    state.scope = null;
+  let me = null;
+  let err = null;
+  try {
+    me = await fetchMe();
+  } catch (e) {
+    err = e;
   }
-  if (state.scope === state.org.rootId) state.scope = null;
-  if (state.scope && isWardScopeId(state.scope)) state.open.add(state.scope);
-  renderChrome();
-  await loadBoard();
-  loadFlow(true);
-  document.body.dataset.ready = 'true';
+  if (me) await startApp(me);
+  else showSignin(err instanceof ApiError && err.status !== 401 ? { kind: 'alert', error: err } : null);
 }
 
 main().catch((e) => {
   showError(e);
 });
-

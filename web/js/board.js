@@ -6,9 +6,20 @@
 // does not rebuild the page, an opened ward stays open and the keyboard focus
 // stays where it was. Colour is never the only signal: the occupancy band is
 // written out and the bar carries a pattern (stripes, cross-hatch).
+//
+// Counts the server withheld (small cells, for roles without person-level
+// rights; suppress.js) read "<5" with an explanation, never 0 or a blank;
+// sums over wards with a withheld count are withheld too, and an occupancy
+// that would reveal one is not shown.
+//
+// Person-level rows are never in the board itself: an opened ward shows
+// what the page fetched for that ward with an access reason (hooks.detailOf),
+// and only roles with person-level rights get the "Show beds and patients"
+// button at all.
 
 import { h, replace, setText, setAttr, icon, domId } from './dom.js';
-import { t, nameOf, num, pct, dateTime } from './i18n.js';
+import { t, tParts, nameOf, num, pct, dateTime } from './i18n.js';
+import { cellOf, setCell, markerFor, hiddenCell } from './suppress.js';
 
 export const BAND_HIGH = 85;
 export const BAND_CRITICAL = 95;
@@ -21,11 +32,23 @@ const ICON_BAND = {
   none: 'M4 11h16v2H4z',
 };
 
-/** Occupancy in per cent of staffed beds, or null when the ward has none. */
+/** Occupancy in per cent of staffed beds, or null when the ward has none
+ * or it is withheld. */
 export function occupancyOf(w) {
-  if (typeof w.occupancy_pct === 'number' && Number.isFinite(w.occupancy_pct)) return w.occupancy_pct;
-  if (typeof w.beds === 'number' && w.beds > 0 && typeof w.occupied === 'number') return (w.occupied / w.beds) * 100;
+  const p = cellOf(w, 'occupancy_pct');
+  if (hiddenCell(p)) return null;
+  if (p.v != null) return p.v;
+  const occ = cellOf(w, 'occupied');
+  if (typeof w.beds === 'number' && w.beds > 0 && occ.v != null) return (occ.v / w.beds) * 100;
   return null;
+}
+
+/** True when the ward's occupancy is withheld (it would reveal a small
+ * count). */
+export function occupancyHidden(w) {
+  const p = cellOf(w, 'occupancy_pct');
+  if (hiddenCell(p)) return true;
+  return p.v == null && (hiddenCell(cellOf(w, 'occupied')) || hiddenCell(cellOf(w, 'patient_count')));
 }
 
 /** The band of an occupancy: under 85 normal, 85-95 high, over 95 critical. */
@@ -36,12 +59,18 @@ export function bandOf(p) {
   return 'normal';
 }
 
-/** Number waiting for a bed on the ward, or null when not known. */
+/** Number waiting for a bed on the ward as a cell ({v, suppressed}); v is
+ * null when not known. */
+export function waitingCell(w) {
+  const c = cellOf(w, 'waiting_count');
+  if (hiddenCell(c) || c.v != null) return c;
+  if (Array.isArray(w.waiting)) return { v: w.waiting.length, suppressed: false, withheld: false };
+  return cellOf(w, 'waiting');
+}
+
+/** Number waiting for a bed on the ward, or null when not known or withheld. */
 export function waitingOf(w) {
-  if (typeof w.waiting_count === 'number') return w.waiting_count;
-  if (Array.isArray(w.waiting)) return w.waiting.length;
-  if (typeof w.waiting === 'number') return w.waiting;
-  return null;
+  return waitingCell(w).v;
 }
 
 /** True for an emergency department (patients, no staffed beds). */
@@ -49,10 +78,13 @@ export function isEd(w) {
   return w.type === 'ed';
 }
 
-/** Patients beyond the staffed beds. */
+/** Patients beyond the staffed beds (0 when withheld or unknown). */
 export function overflowOf(w) {
-  if (typeof w.overflow === 'number') return w.overflow;
-  return Math.max(0, n0(w.occupied) - n0(w.beds));
+  const c = cellOf(w, 'overflow');
+  if (hiddenCell(c)) return 0;
+  if (c.v != null) return c.v;
+  const occ = cellOf(w, 'occupied');
+  return occ.v == null ? 0 : Math.max(0, occ.v - n0(w.beds));
 }
 
 /** An age band: the API gives the lower bound of a 5-year band (0..95). */
@@ -66,25 +98,63 @@ function n0(v) {
   return typeof v === 'number' && Number.isFinite(v) ? v : 0;
 }
 
-/** Sums the counts of several wards (for a hospital or the whole scope). */
+const SUM_KEYS = ['beds', 'patient_count', 'occupied', 'free', 'overflow', 'awaiting_transfer', 'on_leave'];
+
+/**
+ * Sums the counts of several wards (for a hospital or the whole scope), in
+ * the bed board's own shape: {beds, patient_count, occupied, free, overflow,
+ * awaiting_transfer, on_leave, waiting_count, occupancy_pct, suppressed: [],
+ * withheld: [..]}. A sum with a hidden term (suppressed or withheld) is
+ * withheld: null, its key in 'withheld' (not "<5": the sum may be large);
+ * so is the occupancy then. waiting_count is null when no ward knows it.
+ * Emergency departments add only their waiting.
+ */
 export function totals(wards) {
-  const s = { beds: 0, occupied: 0, free: 0, overflow: 0, awaiting_transfer: 0, on_leave: 0, waiting: 0, waitingKnown: false, patient_count: 0 };
+  const s = { suppressed: [], withheld: [] };
+  for (const k of SUM_KEYS) s[k] = 0;
+  s.waiting_count = null;
+  const hide = new Set();
   for (const w of wards) {
-    const wt = waitingOf(w);
-    if (wt != null) {
-      s.waiting += wt;
-      s.waitingKnown = true;
-    }
+    const wt = waitingCell(w);
+    if (hiddenCell(wt)) hide.add('waiting_count');
+    else if (wt.v != null) s.waiting_count = (s.waiting_count ?? 0) + wt.v;
     if (isEd(w)) continue;
-    s.beds += n0(w.beds);
-    s.overflow += overflowOf(w);
-    s.patient_count += typeof w.patient_count === 'number' ? w.patient_count : n0(w.occupied);
-    s.occupied += n0(w.occupied);
-    s.free += n0(w.free);
-    s.awaiting_transfer += n0(w.awaiting_transfer);
-    s.on_leave += n0(w.on_leave);
+    for (const k of SUM_KEYS) {
+      let c = cellOf(w, k);
+      if (k === 'overflow' && !hiddenCell(c)) c = { v: overflowOf(w), suppressed: false, withheld: false };
+      if (k === 'patient_count' && c.v == null && !hiddenCell(c)) c = cellOf(w, 'occupied');
+      if (hiddenCell(c)) hide.add(k);
+      else s[k] += c.v ?? 0;
+    }
   }
-  s.occupancy_pct = s.beds > 0 ? (s.patient_count / s.beds) * 100 : null;
+  for (const k of hide) {
+    s[k] = null;
+    s.withheld.push(k);
+  }
+  const reveal = hide.has('patient_count') || hide.has('occupied');
+  if (reveal) s.withheld.push('occupancy_pct');
+  s.occupancy_pct = !reveal && s.beds > 0 ? (s.patient_count / s.beds) * 100 : null;
+  return s;
+}
+
+/** The server's totals for the scope, in the shape totals() returns
+ * (hidden fields stay hidden, of the same kind). */
+export function totalsFromServer(tt) {
+  const s = { suppressed: [], withheld: [] };
+  const put = (k, c, dflt) => {
+    s[k] = c.v ?? (hiddenCell(c) ? null : dflt);
+    if (c.suppressed) s.suppressed.push(k);
+    else if (c.withheld) s.withheld.push(k);
+  };
+  for (const k of SUM_KEYS) put(k, cellOf(tt, k), 0);
+  put('occupancy_pct', cellOf(tt, 'occupancy_pct'), null);
+  if (typeof tt.patient_count !== 'number' && !hiddenCell(cellOf(tt, 'patient_count'))) {
+    const occ = cellOf(tt, 'occupied');
+    s.patient_count = occ.v;
+    if (occ.suppressed) s.suppressed.push('patient_count');
+    else if (occ.withheld) s.withheld.push('patient_count');
+  }
+  put('waiting_count', waitingCell(tt), null);
   return s;
 }
 
@@ -93,22 +163,6 @@ export function shortPseudonym(s) {
   if (s == null) return t('patient.none');
   const str = String(s);
   return str.length > 10 ? `${str.slice(0, 8)}…` : str;
-}
-
-/** The server's totals for the scope, in the shape totals() returns. */
-export function totalsFromServer(tt) {
-  return {
-    beds: n0(tt.beds),
-    occupied: n0(tt.occupied),
-    free: n0(tt.free),
-    overflow: n0(tt.overflow),
-    awaiting_transfer: n0(tt.awaiting_transfer),
-    on_leave: n0(tt.on_leave),
-    waiting: n0(tt.waiting_count),
-    waitingKnown: typeof tt.waiting_count === 'number',
-    patient_count: typeof tt.patient_count === 'number' ? tt.patient_count : n0(tt.occupied),
-    occupancy_pct: typeof tt.occupancy_pct === 'number' ? tt.occupancy_pct : null,
-  };
 }
 
 function sexLabel(s) {
@@ -137,34 +191,50 @@ export class OccupancyView {
     this.band = null;
   }
 
-  update(w) {
+  update(w, key = '') {
     const ed = isEd(w);
     this.bar.hidden = ed;
     this.badge.hidden = ed;
     if (ed) {
       this.band = 'none';
       this.el.dataset.band = 'none';
-      setText(this.pctEl, t('ed.patients', { n: typeof w.patient_count === 'number' ? w.patient_count : n0(w.occupied) }));
+      const pc = cellOf(w, 'patient_count');
+      const n = hiddenCell(pc) || pc.v != null ? pc : cellOf(w, 'occupied');
+      this.setParts(this.pctEl, hiddenCell(n) ? tParts('ed.patients', { n: markerFor(n, `${key}:patients`) }) : [t('ed.patients', { n: n.v ?? 0 })]);
       setText(this.bedsEl, '');
       return;
     }
+    const hidden = occupancyHidden(w);
     const p = occupancyOf(w);
-    const band = bandOf(p);
+    const band = hidden ? 'hidden' : bandOf(p);
     if (band !== this.band) {
       this.band = band;
-      this.el.dataset.band = band;
-      this.badge.className = `badge badge--${band}`;
-      replace(this.badgeIcon, icon(ICON_BAND[band], 'badge__svg'));
+      this.el.dataset.band = band === 'hidden' ? 'none' : band;
+      this.badge.className = `badge badge--${band === 'hidden' ? 'none' : band}`;
+      replace(this.badgeIcon, icon(ICON_BAND[band === 'hidden' ? 'none' : band], 'badge__svg'));
     }
-    setText(this.badgeText, band === 'none' ? t('patient.none') : t(`band.${band}`));
+    // A withheld occupancy has no band, and the bar would tell the number.
+    this.badge.hidden = hidden;
+    this.bar.hidden = hidden;
+    setText(this.badgeText, band === 'none' || band === 'hidden' ? t('patient.none') : t(`band.${band}`));
     // Width through the CSSOM (allowed by the CSP, unlike style attributes).
     const width = `${Math.max(0, Math.min(100, p ?? 0)).toFixed(1)}%`;
     if (this.fill.style.width !== width) this.fill.style.width = width;
-    setText(this.pctEl, t('occupancy.text', { pct: pct(p) }));
-    let beds = t('occupancy.beds', { occupied: num(n0(w.occupied)), beds: num(n0(w.beds)) });
+    this.setParts(this.pctEl, [hidden ? t('occupancy.hidden') : t('occupancy.text', { pct: pct(p) })]);
+    const occ = cellOf(w, 'occupied');
+    const beds = tParts('occupancy.beds', { occupied: hiddenCell(occ) ? markerFor(occ, `${key}:occupied`) : num(occ.v ?? 0), beds: num(n0(w.beds)) });
     const over = overflowOf(w);
-    if (over > 0) beds += ` + ${t('count.overflow', { n: over })}`;
-    setText(this.bedsEl, `· ${beds}`);
+    if (over > 0) beds.push(` + ${t('count.overflow', { n: over })}`);
+    this.setParts(this.bedsEl, ['· ', ...beds]);
+  }
+
+  /** Replaces the element's content with 'parts' unless it reads the same
+   * (so a focused "<5" marker survives a live update). */
+  setParts(el, parts) {
+    const sig = parts.map((x) => (typeof x === 'string' ? x : `[${x.textContent}]`)).join('');
+    if (el.dataset.sig === sig) return;
+    el.dataset.sig = sig;
+    el.replaceChildren(...parts);
   }
 }
 
@@ -193,21 +263,20 @@ export class CountsView {
     }
   }
 
-  update(s) {
+  /** @param s ward, bed board totals or totals(); @param key prefix for
+   * the focus keys of "<5" markers */
+  update(s, key = '') {
     const keys = isEd(s) ? ED_KEYS : COUNT_KEYS;
     this.build(keys);
     for (const k of keys) {
       const { dt, dd } = this.items.get(k);
       setText(dt, t(`count.${k}`));
-      let v;
-      if (k === 'waiting') {
-        const wt = typeof s.waitingKnown === 'boolean' ? (s.waitingKnown ? s.waiting : null) : waitingOf(s);
-        v = wt == null ? t('patient.none') : num(wt);
-      } else {
-        v = num(n0(s[k]));
-      }
-      setText(dd, v);
-      dd.parentElement.dataset.nonzero = k !== 'beds' && dd.textContent !== '0' && dd.textContent !== t('patient.none') ? 'true' : 'false';
+      let c = k === 'waiting' ? waitingCell(s) : cellOf(s, k);
+      if (k === 'patient_count' && c.v == null && !hiddenCell(c)) c = cellOf(s, 'occupied');
+      // A count the data lacks is 0, except waiting, which is "not known".
+      if (k !== 'waiting' && c.v == null && !hiddenCell(c)) c = { v: 0, suppressed: false, withheld: false };
+      setCell(dd, c, (v) => num(v), `${key}:${k}`);
+      dd.parentElement.dataset.nonzero = hiddenCell(c) ? 'hidden' : k !== 'beds' && c.v != null && c.v !== 0 ? 'true' : 'false';
     }
   }
 }
@@ -217,7 +286,14 @@ export class WardCard {
   /**
    * @param {string} id ward id
    * @param {{onToggle: (id: string, open: boolean) => void, hrefFor: (id: string) => string,
-   *          isCurrent: (id: string) => boolean}} hooks
+   *          isCurrent: (id: string) => boolean, personLevel: () => boolean,
+   *          beforeOpen: (id: string) => Promise<boolean>,
+   *          detailOf: (id: string) => ({status: 'loading'|'ok'|'error', ward?: object, message?: string}|null),
+   *          reasonLabel: () => string|null, onChangeReason: (id: string) => void,
+   *          onRetry: (id: string) => void}} hooks
+   *   beforeOpen asks for the access reason when none is chosen yet and
+   *   resolves false when the user cancels; detailOf gives the ward's
+   *   person-level rows fetched with that reason.
    */
   constructor(id, hooks) {
     this.id = id;
@@ -239,7 +315,7 @@ export class WardCard {
         'aria-expanded': 'false',
         'aria-controls': did,
         'data-focus-key': `ward-toggle:${id}`,
-        on: { click: () => this.setOpen(!this.open, true) },
+        on: { click: () => this.onToggleClick() },
       },
       this.toggleText,
       icon(ICON_CHEVRON, 'disclosure__icon'),
@@ -258,15 +334,35 @@ export class WardCard {
     );
     this.data = null;
     this.unit = null;
+    this.asking = false;
+  }
+
+  async onToggleClick() {
+    if (this.open) {
+      this.setOpen(false, true);
+      return;
+    }
+    if (this.asking) return;
+    this.asking = true;
+    try {
+      if (await this.hooks.beforeOpen(this.id)) this.setOpen(true, true);
+    } finally {
+      this.asking = false;
+    }
   }
 
   setOpen(open, fromUser = false) {
+    if (open && !this.hooks.personLevel()) open = false;
     this.open = open;
     setAttr(this.toggle, 'aria-expanded', open ? 'true' : 'false');
     this.detail.hidden = !open;
     this.el.classList.toggle('ward--open', open);
     setText(this.toggleText, t(open ? 'ward.hide_beds' : 'ward.show_beds'));
     if (open) this.renderDetail(false);
+    else {
+      this.detail.replaceChildren();
+      this.detailKey = null;
+    }
     if (fromUser) this.hooks.onToggle(this.id, open);
   }
 
@@ -276,29 +372,66 @@ export class WardCard {
     this.unit = unit;
     setText(this.link, nameOf(w.name) || nameOf(unit?.name) || w.id);
     setAttr(this.link, 'href', this.hooks.hrefFor(this.id));
-    this.occ.update(w);
-    this.el.dataset.band = this.occ.band;
+    this.occ.update(w, `ward:${this.id}`);
+    this.el.dataset.band = this.occ.band === 'hidden' ? 'none' : this.occ.band;
     this.el.classList.toggle('ward--ed', isEd(w));
-    this.counts.update(w);
-    const edd = typeof w.expected_discharges_today === 'number' ? w.expected_discharges_today : 0;
-    this.expected.hidden = edd === 0;
-    if (edd > 0) setText(this.expected, t('ward.expected_today', { n: edd }));
+    this.counts.update(w, `ward:${this.id}`);
+    const edd = cellOf(w, 'expected_discharges_today');
+    this.expected.hidden = !hiddenCell(edd) && !(edd.v > 0);
+    if (hiddenCell(edd)) {
+      if (!this.expected.querySelector('.sup')) replace(this.expected, tParts('ward.expected_today', { n: markerFor(edd, `ward:${this.id}:edd`) }));
+    }
+    else if (edd.v > 0) setText(this.expected, t('ward.expected_today', { n: edd.v }));
+    // Only roles with person-level rights can open a ward's patients.
+    const person = this.hooks.personLevel();
+    this.toggle.hidden = !person;
+    if (!person && this.open) this.setOpen(false);
     setText(this.toggleText, t(this.open ? 'ward.hide_beds' : 'ward.show_beds'));
     if (this.open) this.renderDetail(false);
   }
 
-  /** Rebuilds the opened part when its data or the language changed. */
+  /** Rebuilds the opened part when its data, the reason or the language
+   * changed. */
   renderDetail(force) {
     const w = this.data;
-    if (!w) return;
-    const key = JSON.stringify([document.documentElement.lang, w.patients, w.waiting, w.beds, w.free, w.bed_ids, this.unit?.beds]);
+    if (!w || !this.open) return;
+    const d = this.hooks.detailOf(this.id);
+    const dw = d && d.status === 'ok' ? d.ward : null;
+    const key = JSON.stringify([document.documentElement.lang, d?.status, d?.message, this.hooks.reasonLabel(), dw?.patients, dw?.waiting, dw?.beds, dw?.free, dw?.bed_ids, this.unit?.beds, this.hooks.isCurrent(this.id)]);
     if (!force && key === this.detailKey) return;
     this.detailKey = key;
-    replace(this.detail, this.buildDetail(w));
+    replace(this.detail, this.buildDetail(d));
   }
 
-  buildDetail(w) {
-    const parts = [];
+  reasonLine() {
+    const label = this.hooks.reasonLabel();
+    if (!label) return null;
+    return h(
+      'div',
+      { class: 'reason-line' },
+      h('p', { class: 'reason-line__text' }, `${t('reason.current')} `, h('strong', { text: label }), ` · ${t('reason.logged')}`),
+      h('button', { type: 'button', class: 'reason-line__change', 'data-focus-key': `reason-change:${this.id}`, on: { click: () => this.hooks.onChangeReason(this.id) }, text: t('reason.change') }),
+    );
+  }
+
+  buildDetail(d) {
+    const parts = [this.reasonLine()];
+    if (!d || d.status === 'loading') {
+      parts.push(h('p', { class: 'note', text: t('ward.loading_patients') }));
+      return parts;
+    }
+    if (d.status === 'error') {
+      parts.push(
+        h(
+          'div',
+          { class: 'error-box error-box--inline' },
+          h('p', { class: 'error-box__text', text: d.message || t('error.generic') }),
+          h('button', { type: 'button', class: 'button', 'data-focus-key': `detail-retry:${this.id}`, on: { click: () => this.hooks.onRetry(this.id) }, text: t('error.retry') }),
+        ),
+      );
+      return parts;
+    }
+    const w = d.ward;
     const hasPatients = Array.isArray(w.patients);
     if (!hasPatients) {
       parts.push(h('p', { class: 'note', text: t('ward.no_patient_data') }));
@@ -436,7 +569,12 @@ export class HospitalSection {
     }
     const s = totals(wards);
     const nWards = wards.filter((w) => !isEd(w)).length;
-    setText(this.meta, `${t('hospital.wards', { n: nWards })} · ${t('occupancy.beds', { occupied: num(s.occupied), beds: num(s.beds) })} · ${t('occupancy.label').toLowerCase()} ${pct(s.occupancy_pct)}`);
+    // A sum over a withheld count is not shown at all (not even as "<5":
+    // the hospital's total may well be larger).
+    const bits = [t('hospital.wards', { n: nWards })];
+    if (s.occupied == null) bits.push(t('hospital.beds', { n: s.beds }));
+    else bits.push(t('occupancy.beds', { occupied: num(s.occupied), beds: num(s.beds) }), `${t('occupancy.label').toLowerCase()} ${pct(s.occupancy_pct)}`);
+    setText(this.meta, bits.join(' · '));
   }
 }
 
@@ -513,6 +651,22 @@ export class BoardView {
       if (card.data) card.update(card.data, card.unit);
       if (card.open) card.renderDetail(true);
     }
+  }
+
+  /** Re-renders the opened part of one ward (its detail arrived). */
+  refreshDetail(id) {
+    const card = this.cards.get(id);
+    if (card && card.open) card.renderDetail(false);
+  }
+
+  /** Re-renders every opened ward (e.g. the reason changed). */
+  refreshDetails() {
+    for (const card of this.cards.values()) if (card.open) card.renderDetail(false);
+  }
+
+  /** The card of a ward, or undefined. */
+  card(id) {
+    return this.cards.get(id);
   }
 }
 

@@ -10,16 +10,45 @@
 import { h, replace, setText, domId } from './dom.js';
 import { t, num, pct, date, hour, locale } from './i18n.js';
 import { BAND_HIGH, BAND_CRITICAL } from './board.js';
+import { isSuppressedValue, suppressedMarker } from './suppress.js';
 
 const COLOR_LINE = '#1d4f91';
+const SUPPRESSED = Symbol('suppressed');
+const WITHHELD = Symbol('withheld');
 const COLOR_BAR = '#2f6f9f';
 const COLOR_GRID = '#d5dbe1';
 const COLOR_TEXT = '#2b3540';
 const COLOR_HIGH = '#8a5300';
 const COLOR_CRITICAL = '#b3261e';
 
+/** 'suppressed', 'withheld' or null: how a value (a number, or an object
+ * such as {"pct": null, "withheld": ["pct"]}) is hidden (suppress.js). */
+function hiddenKind(v) {
+  if (v === SUPPRESSED || isSuppressedValue(v)) return 'suppressed';
+  if (v === WITHHELD) return 'withheld';
+  if (v && typeof v === 'object' && !Array.isArray(v)) {
+    for (const k of ['pct', 'value', 'n', 'count']) {
+      if (!(k in v) || v[k] != null) continue;
+      if (Array.isArray(v.suppressed) && v.suppressed.includes(k)) return 'suppressed';
+      if (Array.isArray(v.withheld) && v.withheld.includes(k)) return 'withheld';
+    }
+  }
+  return null;
+}
+
 function isSuppressed(v) {
-  return v === '<5' || (v && typeof v === 'object' && v.suppressed === true);
+  return hiddenKind(v) === 'suppressed';
+}
+
+/** obj[key], or SUPPRESSED / WITHHELD when it is null and listed in obj's
+ * "suppressed" / "withheld" array. */
+function field(obj, key) {
+  if (!obj || typeof obj !== 'object') return undefined;
+  const v = obj[key];
+  if (v != null) return v;
+  if (obj.suppressed === true || (Array.isArray(obj.suppressed) && obj.suppressed.includes(key))) return SUPPRESSED;
+  if (Array.isArray(obj.withheld) && obj.withheld.includes(key)) return WITHHELD;
+  return v;
 }
 
 function value(v) {
@@ -33,11 +62,15 @@ function value(v) {
   return null;
 }
 
-/** Normalises admissions_by_hour to 24 entries {v: number|null, suppressed}. */
+/** Normalises admissions_by_hour to 24 entries {v: number|null,
+ * suppressed}; null when the flow has no such array (missing or withheld
+ * whole: see hoursWithheld). A null cell of an array listed in the flow's
+ * "suppressed" is a suppressed one. */
 export function hoursOf(flow) {
   const out = Array.from({ length: 24 }, () => ({ v: 0, suppressed: false }));
   const src = flow?.admissions_by_hour;
   if (!Array.isArray(src)) return null;
+  const nullIsSuppressed = Array.isArray(flow.suppressed) && flow.suppressed.includes('admissions_by_hour');
   src.forEach((e, i) => {
     let hr = i;
     let raw = e;
@@ -46,9 +79,15 @@ export function hoursOf(flow) {
       raw = e.n ?? e.count ?? e.value ?? e.admissions;
     }
     if (hr < 0 || hr > 23) return;
-    out[hr] = isSuppressed(raw) ? { v: null, suppressed: true } : { v: value(raw) ?? 0, suppressed: false };
+    if (raw == null && nullIsSuppressed) out[hr] = { v: null, suppressed: true };
+    else out[hr] = isSuppressed(raw) ? { v: null, suppressed: true } : { v: value(raw) ?? 0, suppressed: false };
   });
   return out;
+}
+
+/** True when the server withheld admissions_by_hour whole. */
+export function hoursWithheld(flow) {
+  return flow?.admissions_by_hour == null && Array.isArray(flow?.withheld) && flow.withheld.includes('admissions_by_hour');
 }
 
 /** Normalises the daily series (occupancy_trend or series) to
@@ -56,7 +95,14 @@ export function hoursOf(flow) {
 export function trendOf(flow) {
   const src = flow?.occupancy_trend ?? flow?.series;
   if (!Array.isArray(src)) return null;
-  return src.filter((e) => e && e.date).map((e) => ({ date: e.date, v: value(e.pct ?? e.occupancy_pct ?? e.value) }));
+  return src
+    .filter((e) => e && e.date)
+    .map((e) => {
+      const key = 'pct' in e ? 'pct' : 'occupancy_pct' in e ? 'occupancy_pct' : 'value';
+      const f = field(e, key);
+      const hidden = hiddenKind(f);
+      return hidden ? { date: e.date, v: null, hidden } : { date: e.date, v: value(f) };
+    });
 }
 
 // Dashed lines at the band limits, drawn by a tiny Chart.js plugin.
@@ -96,6 +142,13 @@ function chartLib() {
     C.__tkDefaults = true;
   }
   return C;
+}
+
+/** A text, or the marker of a hidden value (SUPPRESSED, WITHHELD). */
+function markerOr(v, key) {
+  if (v === SUPPRESSED) return suppressedMarker(key, 'suppressed');
+  if (v === WITHHELD) return suppressedMarker(key, 'withheld');
+  return v;
 }
 
 export class FlowPanel {
@@ -142,9 +195,10 @@ export class FlowPanel {
 
     let anySuppressed = false;
     const show = (v, kind) => {
-      if (isSuppressed(v)) {
+      const hidden = hiddenKind(v);
+      if (hidden) {
         anySuppressed = true;
-        return t('suppressed');
+        return hidden === 'suppressed' ? SUPPRESSED : WITHHELD;
       }
       const n = value(v);
       if (n == null) return t('patient.none');
@@ -155,28 +209,34 @@ export class FlowPanel {
 
     const occ = flow.occupancy || {};
     const los = flow.los_days || flow.los || {};
-    const atLeast = (text) => (los.capped === true ? t('flow.capped', { value: text }) : text);
+    const atLeast = (text) => (los.capped === true && typeof text === 'string' ? t('flow.capped', { value: text }) : text);
     const kpi = h('dl', { class: 'kpis' });
-    const add = (label, text) => kpi.append(h('div', { class: 'kpi' }, h('dt', { class: 'kpi__label', text: label }), h('dd', { class: 'kpi__value', text })));
-    add(t('flow.occ_today'), show(occ.today, 'pct'));
-    add(t('flow.occ_avg7'), show(occ.avg7, 'pct'));
-    add(t('flow.occ_avg30'), show(occ.avg30, 'pct'));
-    if (flow.admissions !== undefined) add(t('flow.admissions'), show(flow.admissions, 'n'));
-    if (flow.discharges !== undefined) add(t('flow.discharges'), show(flow.discharges, 'n'));
-    add(t('flow.los_median'), atLeast(show(los.median, 'days')));
-    add(t('flow.los_p90'), atLeast(show(los.p90, 'days')));
-    add(t('flow.los_n'), show(los.n, 'n'));
-    add(t('flow.transfer_delay'), show(flow.transfer_delay_days, 'n'));
+    // A hidden figure is its marker ("<5" or a dash) with the explanation.
+    const add = (label, text, key) => kpi.append(h('div', { class: 'kpi' }, h('dt', { class: 'kpi__label', text: label }), h('dd', { class: 'kpi__value' }, markerOr(text, `flow:${key}`))));
+    add(t('flow.occ_today'), show(field(occ, 'today'), 'pct'), 'today');
+    add(t('flow.occ_avg7'), show(field(occ, 'avg7'), 'pct'), 'avg7');
+    add(t('flow.occ_avg30'), show(field(occ, 'avg30'), 'pct'), 'avg30');
+    if (flow.admissions !== undefined) add(t('flow.admissions'), show(field(flow, 'admissions'), 'n'), 'admissions');
+    if (flow.discharges !== undefined) add(t('flow.discharges'), show(field(flow, 'discharges'), 'n'), 'discharges');
+    add(t('flow.los_median'), atLeast(show(field(los, 'median'), 'days')), 'median');
+    add(t('flow.los_p90'), atLeast(show(field(los, 'p90'), 'days')), 'p90');
+    add(t('flow.los_n'), show(field(los, 'n'), 'n'), 'los_n');
+    add(t('flow.transfer_delay'), show(field(flow, 'transfer_delay_days'), 'n'), 'transfer_delay');
 
     const trend = trendOf(flow);
     const hours = hoursOf(flow);
     if (hours && hours.some((x) => x.suppressed)) anySuppressed = true;
+    if (trend && trend.some((x) => x.hidden)) anySuppressed = true;
 
     const charts = h('div', { class: 'charts' });
     const C = chartLib();
     const pending = [];
     if (trend) pending.push(this.trendFigure(charts, trend, C));
     if (hours) pending.push(this.hourFigure(charts, hours, C));
+    else if (hoursWithheld(flow)) {
+      anySuppressed = true;
+      charts.append(h('div', { class: 'chart' }, h('h3', { class: 'chart__title', text: t('flow.hour_title') }), h('p', { class: 'chart__summary', text: t('flow.hours_withheld') })));
+    }
 
     const defs = h(
       'details',
@@ -186,7 +246,7 @@ export class FlowPanel {
     );
     if (this.openDetails.has('defs')) defs.open = true;
 
-    replace(this.body, kpi, charts, anySuppressed ? h('p', { class: 'note note--suppressed', text: `${t('suppressed')}: ${t('suppressed.note')}` }) : null, defs);
+    replace(this.body, kpi, charts, anySuppressed ? h('p', { class: 'note note--suppressed', text: `${t('suppressed')}: ${t('suppressed.note')} ${t('withheld')}: ${t('withheld.note')}` }) : null, defs);
     // Charts need their canvas in the document to size themselves.
     for (const make of pending) if (make) make();
   }
@@ -197,7 +257,7 @@ export class FlowPanel {
       { class: 'data-table' },
       h('caption', { class: 'data-table__caption', text: caption }),
       h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col', text: c })))),
-      h('tbody', {}, rows.map((r) => h('tr', {}, h('th', { scope: 'row', text: r[0] }), h('td', { text: r[1] })))),
+      h('tbody', {}, rows.map((r, i) => h('tr', {}, h('th', { scope: 'row', text: r[0] }), h('td', {}, markerOr(r[1], `flow:${key}:${i}`))))),
     );
     const d = h('details', { class: 'table-alt', 'data-key': key }, h('summary', { class: 'table-alt__summary', 'data-focus-key': `flow-${key}` }, t('flow.show_table'), h('span', { class: 'visually-hidden', text: `: ${caption}` })), table);
     if (forceOpen || this.openDetails.has(key)) d.open = true;
@@ -216,7 +276,7 @@ export class FlowPanel {
       const max = Math.max(...vals.map((e) => e.v));
       summary = t('flow.trend_summary', { from: date(trend[0].date), to: date(trend[trend.length - 1].date), min: pct(min), max: pct(max), last: pct(vals[vals.length - 1].v) });
     }
-    const rows = trend.map((e) => [date(e.date), e.v == null ? t('patient.none') : num(e.v)]);
+    const rows = trend.map((e) => [date(e.date), e.hidden === 'suppressed' ? SUPPRESSED : e.hidden === 'withheld' ? WITHHELD : e.v == null ? t('patient.none') : num(e.v)]);
     const canvas = C && vals.length ? h('canvas', { role: 'img', 'aria-label': `${title}. ${summary}` }) : null;
     parent.append(
       h(
@@ -260,17 +320,22 @@ export class FlowPanel {
     const hid = domId('flow-hours', this.unitName);
     const known = hours.filter((x) => !x.suppressed);
     const total = known.reduce((a, x) => a + (x.v ?? 0), 0);
+    const small = hours.filter((x) => x.suppressed).length;
     let summary;
-    if (total === 0 && !hours.some((x) => x.suppressed)) {
+    if (total === 0 && small === 0) {
       summary = t('flow.hour_empty');
     } else {
       let peak = 0;
       hours.forEach((x, i) => {
         if ((x.v ?? -1) > (hours[peak].v ?? -1)) peak = i;
       });
-      summary = t('flow.hour_summary', { total: num(total), peak: t('flow.hour_range', { from: hour(peak), to: hour((peak + 1) % 24) }), peakn: num(hours[peak].v ?? 0) });
+      const peakText = t('flow.hour_range', { from: hour(peak), to: hour((peak + 1) % 24) });
+      // With suppressed hours the total is not known, only a lower bound;
+      // a known peak (5 or more) is still the peak.
+      if (small === 0) summary = t('flow.hour_summary', { total: num(total), peak: peakText, peakn: num(hours[peak].v ?? 0) });
+      else summary = [total > 0 ? t('flow.hour_summary_partial', { total: num(total), peak: peakText, peakn: num(hours[peak].v ?? 0) }) : null, t('flow.hour_suppressed', { n: small })].filter(Boolean).join(' ');
     }
-    const rows = hours.map((x, i) => [t('flow.hour_range', { from: hour(i), to: hour((i + 1) % 24) }), x.suppressed ? t('suppressed') : num(x.v ?? 0)]);
+    const rows = hours.map((x, i) => [t('flow.hour_range', { from: hour(i), to: hour((i + 1) % 24) }), x.suppressed ? SUPPRESSED : num(x.v ?? 0)]);
     const canvas = C ? h('canvas', { role: 'img', 'aria-label': `${title}. ${summary}` }) : null;
     parent.append(
       h(

@@ -81,6 +81,30 @@ export function t(key, params = {}) {
   return interpolate(m, shown);
 }
 
+/**
+ * The message 'key' as a list of strings and nodes: like t(), but a
+ * parameter may be a DOM node (e.g. a "<5" marker), put in place as is.
+ */
+export function tParts(key, params = {}) {
+  let m = messages[key];
+  if (m === undefined) return [key];
+  if (typeof m === 'object' && m !== null) {
+    const cat = typeof params.n === 'number' ? plural.select(params.n) : 'other';
+    m = m[cat] ?? m.other ?? '';
+  }
+  const out = [];
+  let last = 0;
+  for (const x of m.matchAll(/\{(\w+)\}/g)) {
+    if (!(x[1] in params)) continue;
+    if (x.index > last) out.push(m.slice(last, x.index));
+    const v = params[x[1]];
+    out.push(typeof v === 'number' ? num(v) : v);
+    last = x.index + x[0].length;
+  }
+  if (last < m.length) out.push(m.slice(last));
+  return out;
+}
+
 /** A localised name from {fi, sv, en} (falls back to Finnish, then any). */
 export function nameOf(name) {
   if (name == null) return '';
