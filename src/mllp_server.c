@@ -53,9 +53,10 @@
 
 struct conn {
   int fd;
-  bool closed;  /* socket closed, waiting for refs to drop */
-  bool reading; /* EPOLLIN wanted */
-  int refs;     /* 1 while open + items in flight */
+  bool closed;      /* socket closed, waiting for refs to drop */
+  bool reading;     /* EPOLLIN wanted */
+  uint32_t watched; /* the events registered with epoll now */
+  int refs;         /* 1 while open + items in flight */
   size_t inflight;
   struct buf in;  /* unread bytes */
   struct buf out; /* unsent ACK bytes */
@@ -71,18 +72,31 @@ struct completion {
   struct completion *next;
 };
 
-struct mllp_server {
-  struct mllp_server_options opt;
-  struct ingest *ingest;
-  int lfd, efd, evfd;
-  int port;
+/* One I/O thread: its epoll set, its connections, its completions. */
+struct loop {
+  struct mllp_server *s;
+  int efd, evfd;
   pthread_t thread;
-  atomic_bool stop;
   struct conn *conns;
   size_t nconns;
   pthread_mutex_t lock; /* completion list */
   struct completion *done_head, *done_tail;
   uint64_t accepted_conns, refused_conns, frames, acks, closed_bad;
+};
+
+/* The I/O threads share the listening socket (EPOLLEXCLUSIVE: one wakes per
+ * connection) and accept into their own sets, so a burst of ACKs and the
+ * burst of messages that answers it are parsed on both cores. */
+#define LOOPS 2
+
+struct mllp_server {
+  struct mllp_server_options opt;
+  struct ingest *ingest;
+  int lfd;
+  int port;
+  atomic_bool stop;
+  atomic_size_t nconns; /* over every loop */
+  struct loop loops[LOOPS];
 };
 
 static int64_t mono_ms(void) {
@@ -125,17 +139,23 @@ int mllp_server_parse_listen(const char *s, char *host, size_t host_cap,
   return 0;
 }
 
-static void conn_watch(struct mllp_server *srv, struct conn *c) {
+/* Registers what the connection waits for; a system call only when that
+ * changes (it rarely does: most connections just read). */
+static void conn_watch(struct loop *srv, struct conn *c) {
   struct epoll_event ev;
+  uint32_t want = (c->reading ? EPOLLIN : 0) | EPOLLRDHUP;
+  if (c->out.len > c->out_off)
+    want |= EPOLLOUT;
+  if (want == c->watched)
+    return;
   memset(&ev, 0, sizeof ev);
   ev.data.ptr = c;
-  ev.events = (c->reading ? EPOLLIN : 0) | EPOLLRDHUP;
-  if (c->out.len > c->out_off)
-    ev.events |= EPOLLOUT;
+  ev.events = want;
   epoll_ctl(srv->efd, EPOLL_CTL_MOD, c->fd, &ev);
+  c->watched = want;
 }
 
-static void conn_unref(struct mllp_server *srv, struct conn *c) {
+static void conn_unref(struct loop *srv, struct conn *c) {
   if (--c->refs > 0)
     return;
   (void)srv;
@@ -144,8 +164,7 @@ static void conn_unref(struct mllp_server *srv, struct conn *c) {
   mem_free(c);
 }
 
-static void conn_close(struct mllp_server *srv, struct conn *c,
-                       const char *why) {
+static void conn_close(struct loop *srv, struct conn *c, const char *why) {
   if (c->closed)
     return;
   if (why != NULL)
@@ -161,11 +180,12 @@ static void conn_close(struct mllp_server *srv, struct conn *c,
   if (c->next != NULL)
     c->next->prev = c->prev;
   srv->nconns--;
+  atomic_fetch_sub(&srv->s->nconns, 1);
   conn_unref(srv, c);
 }
 
 /* Writes what can be written now; closes on a hard error. */
-static void conn_flush(struct mllp_server *srv, struct conn *c) {
+static void conn_flush(struct loop *srv, struct conn *c) {
   while (!c->closed && c->out.len > c->out_off) {
     ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off,
                      MSG_NOSIGNAL);
@@ -189,13 +209,13 @@ static void conn_flush(struct mllp_server *srv, struct conn *c) {
 }
 
 struct submit_ctx {
-  struct mllp_server *srv;
+  struct loop *srv;
   struct conn *conn;
 };
 
 /* Called on the writer thread: hand the item to the I/O thread. */
 static void on_done(void *ctx, struct ingest_item *item) {
-  struct mllp_server *srv = ((struct submit_ctx *)ctx)->srv;
+  struct loop *srv = ((struct submit_ctx *)ctx)->srv;
   struct completion *cp = mem_alloc(sizeof *cp);
   uint64_t one = 1;
   ssize_t w;
@@ -217,8 +237,8 @@ static void on_done(void *ctx, struct ingest_item *item) {
   }
 }
 
-static bool conn_can_read(const struct mllp_server *srv, const struct conn *c) {
-  return c->inflight < srv->opt.max_inflight &&
+static bool conn_can_read(const struct loop *srv, const struct conn *c) {
+  return c->inflight < srv->s->opt.max_inflight &&
          c->out.len - c->out_off < ACK_HIGH_WATER;
 }
 
@@ -232,15 +252,15 @@ static bool junk_is_whitespace(const char *p, size_t n) {
 }
 
 /* Extracts and submits every complete frame in c->in. */
-static void conn_frames(struct mllp_server *srv, struct conn *c) {
+static void conn_frames(struct loop *srv, struct conn *c) {
   size_t off = 0;
   if (c->in.len == 0)
     return;
   while (!c->closed && conn_can_read(srv, c)) {
     size_t start = 0, mlen = 0, consumed = 0, junk = 0;
     int rc =
-        mllp_frame_find(c->in.data + off, c->in.len - off, srv->opt.max_frame,
-                        &start, &mlen, &consumed, &junk);
+        mllp_frame_find(c->in.data + off, c->in.len - off,
+                        srv->s->opt.max_frame, &start, &mlen, &consumed, &junk);
     if (rc >= 0 && !junk_is_whitespace(c->in.data + off, junk)) {
       srv->closed_bad++;
       conn_close(srv, c, "bytes outside an MLLP frame");
@@ -265,7 +285,7 @@ static void conn_frames(struct mllp_server *srv, struct conn *c) {
       c->refs++;
       c->inflight++;
       srv->frames++;
-      src = ingest_submit_hl7(srv->ingest, c->in.data + off + start, mlen,
+      src = ingest_submit_hl7(srv->s->ingest, c->in.data + off + start, mlen,
                               c->peer, on_done, sc);
       if (src < 0) {
         c->refs--;
@@ -288,7 +308,7 @@ static void conn_frames(struct mllp_server *srv, struct conn *c) {
       c->in.len > 0 ? (c->frame_started ? c->frame_started : mono_ms()) : 0;
 }
 
-static void conn_read(struct mllp_server *srv, struct conn *c) {
+static void conn_read(struct loop *srv, struct conn *c) {
   char chunk[READ_CHUNK];
   for (;;) {
     ssize_t n;
@@ -328,7 +348,7 @@ static void conn_read(struct mllp_server *srv, struct conn *c) {
   }
 }
 
-static void drain_completions(struct mllp_server *srv) {
+static void drain_completions(struct loop *srv) {
   struct completion *list;
   uint64_t v;
   ssize_t r = read(srv->evfd, &v, sizeof v);
@@ -377,11 +397,11 @@ static void drain_completions(struct mllp_server *srv) {
   }
 }
 
-static void do_accept(struct mllp_server *srv) {
+static void do_accept(struct loop *srv) {
   for (;;) {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
-    int fd = accept4(srv->lfd, (struct sockaddr *)&ss, &sl,
+    int fd = accept4(srv->s->lfd, (struct sockaddr *)&ss, &sl,
                      SOCK_NONBLOCK | SOCK_CLOEXEC);
     struct conn *c;
     struct epoll_event ev;
@@ -393,7 +413,7 @@ static void do_accept(struct mllp_server *srv) {
         continue;
       return;
     }
-    if (srv->nconns >= srv->opt.max_connections) {
+    if (atomic_load(&srv->s->nconns) >= srv->s->opt.max_connections) {
       srv->refused_conns++;
       close(fd);
       log_warn("mllp", "connection refused: %zu connections open", srv->nconns);
@@ -413,7 +433,7 @@ static void do_accept(struct mllp_server *srv) {
     c->fd = fd;
     c->refs = 1;
     c->reading = true;
-    buf_init(&c->in, srv->opt.max_frame + 16);
+    buf_init(&c->in, srv->s->opt.max_frame + 16);
     buf_init(&c->out, ACK_BUF_CAP);
     c->last_activity = mono_ms();
     snprintf(c->peer, sizeof c->peer, "%s:%d", host, port);
@@ -422,26 +442,28 @@ static void do_accept(struct mllp_server *srv) {
       srv->conns->prev = c;
     srv->conns = c;
     srv->nconns++;
+    atomic_fetch_add(&srv->s->nconns, 1);
     srv->accepted_conns++;
     memset(&ev, 0, sizeof ev);
     ev.events = EPOLLIN | EPOLLRDHUP;
     ev.data.ptr = c;
+    c->watched = ev.events;
     epoll_ctl(srv->efd, EPOLL_CTL_ADD, fd, &ev);
     log_debug("mllp", "connection from %s", c->peer);
   }
 }
 
-static void check_timeouts(struct mllp_server *srv) {
+static void check_timeouts(struct loop *srv) {
   int64_t now = mono_ms();
   struct conn *c = srv->conns;
   while (c != NULL) {
     struct conn *next = c->next;
-    if (c->frame_started != 0 && srv->opt.frame_timeout_ms > 0 &&
-        now - c->frame_started > srv->opt.frame_timeout_ms) {
+    if (c->frame_started != 0 && srv->s->opt.frame_timeout_ms > 0 &&
+        now - c->frame_started > srv->s->opt.frame_timeout_ms) {
       srv->closed_bad++;
       conn_close(srv, c, "frame not completed in time");
-    } else if (c->inflight == 0 && srv->opt.idle_timeout_ms > 0 &&
-               now - c->last_activity > srv->opt.idle_timeout_ms) {
+    } else if (c->inflight == 0 && srv->s->opt.idle_timeout_ms > 0 &&
+               now - c->last_activity > srv->s->opt.idle_timeout_ms) {
       conn_close(srv, c, "idle timeout");
     }
     c = next;
@@ -449,14 +471,14 @@ static void check_timeouts(struct mllp_server *srv) {
 }
 
 static void *run(void *arg) {
-  struct mllp_server *srv = arg;
+  struct loop *srv = arg;
   struct epoll_event evs[128];
   int64_t last_check = mono_ms();
-  while (!atomic_load(&srv->stop)) {
+  while (!atomic_load(&srv->s->stop)) {
     int n = epoll_wait(srv->efd, evs, 128, 250);
     for (int i = 0; i < n; i++) {
       void *p = evs[i].data.ptr;
-      if (p == &srv->lfd) {
+      if (p == &srv->s->lfd) {
         do_accept(srv);
       } else if (p == &srv->evfd) {
         drain_completions(srv);
@@ -534,22 +556,36 @@ int mllp_server_start(const struct mllp_server_options *opt, struct ingest *in,
     srv->port =
         ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                        : ((struct sockaddr_in *)&ss)->sin_port);
-  srv->efd = epoll_create1(EPOLL_CLOEXEC);
-  srv->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  pthread_mutex_init(&srv->lock, NULL);
-  memset(&ev, 0, sizeof ev);
-  ev.events = EPOLLIN;
-  ev.data.ptr = &srv->lfd;
-  epoll_ctl(srv->efd, EPOLL_CTL_ADD, srv->lfd, &ev);
-  ev.data.ptr = &srv->evfd;
-  epoll_ctl(srv->efd, EPOLL_CTL_ADD, srv->evfd, &ev);
   atomic_init(&srv->stop, false);
-  if (pthread_create(&srv->thread, NULL, run, srv) != 0) {
-    close(srv->lfd);
-    close(srv->efd);
-    close(srv->evfd);
-    mem_free(srv);
-    return error_set(err, ERR_IO, "cannot start the MLLP thread");
+  atomic_init(&srv->nconns, 0);
+  for (int i = 0; i < LOOPS; i++) {
+    struct loop *lp = &srv->loops[i];
+    lp->s = srv;
+    lp->efd = epoll_create1(EPOLL_CLOEXEC);
+    lp->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    pthread_mutex_init(&lp->lock, NULL);
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    ev.data.ptr = &srv->lfd;
+    epoll_ctl(lp->efd, EPOLL_CTL_ADD, srv->lfd, &ev);
+    ev.events = EPOLLIN;
+    ev.data.ptr = &lp->evfd;
+    epoll_ctl(lp->efd, EPOLL_CTL_ADD, lp->evfd, &ev);
+  }
+  for (int i = 0; i < LOOPS; i++) {
+    if (pthread_create(&srv->loops[i].thread, NULL, run, &srv->loops[i]) != 0) {
+      atomic_store(&srv->stop, true);
+      for (int j = 0; j < i; j++)
+        pthread_join(srv->loops[j].thread, NULL);
+      for (int j = 0; j < LOOPS; j++) {
+        close(srv->loops[j].efd);
+        close(srv->loops[j].evfd);
+        pthread_mutex_destroy(&srv->loops[j].lock);
+      }
+      close(srv->lfd);
+      mem_free(srv);
+      return error_set(err, ERR_IO, "cannot start the MLLP threads");
+    }
   }
   *out = srv;
   return 0;
@@ -560,17 +596,23 @@ int mllp_server_port(const struct mllp_server *srv) { return srv->port; }
 void mllp_server_stop(struct mllp_server *srv) {
   if (srv == NULL)
     return;
-  /* Stop reading new frames; let in-flight items finish. */
+  /* Stop accepting; let in-flight items finish and their ACKs go out. */
+  for (int i = 0; i < LOOPS; i++)
+    epoll_ctl(srv->loops[i].efd, EPOLL_CTL_DEL, srv->lfd, NULL);
   close(srv->lfd);
   srv->lfd = -1;
   ingest_flush(srv->ingest);
   atomic_store(&srv->stop, true);
-  pthread_join(srv->thread, NULL);
-  drain_completions(srv);
-  while (srv->conns != NULL)
-    conn_close(srv, srv->conns, NULL);
-  close(srv->efd);
-  close(srv->evfd);
-  pthread_mutex_destroy(&srv->lock);
+  for (int i = 0; i < LOOPS; i++)
+    pthread_join(srv->loops[i].thread, NULL);
+  for (int i = 0; i < LOOPS; i++) {
+    struct loop *lp = &srv->loops[i];
+    drain_completions(lp);
+    while (lp->conns != NULL)
+      conn_close(lp, lp->conns, NULL);
+    close(lp->efd);
+    close(lp->evfd);
+    pthread_mutex_destroy(&lp->lock);
+  }
   mem_free(srv);
 }
