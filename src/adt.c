@@ -73,11 +73,8 @@ static struct hl7_span field(const struct hl7_msg *msg,
   return hl7_get(msg, seg, f, rep, comp, 0);
 }
 
-static int fail(struct adt_error *e, const char *seg, unsigned f, unsigned comp,
-                int code, const char *fmt, ...) PRINTF_LIKE(6, 7);
-
-static int fail(struct adt_error *e, const char *seg, unsigned f, unsigned comp,
-                int code, const char *fmt, ...) {
+int adt_fail(struct adt_error *e, const char *seg, unsigned f, unsigned comp,
+             int code, const char *fmt, ...) {
   va_list ap;
   memset(e, 0, sizeof *e);
   snprintf(e->segment, sizeof e->segment, "%s", seg);
@@ -128,7 +125,7 @@ static int pick_time(const struct hl7_msg *msg, const struct trigger *t,
   int rc;
   if ((rc = ts_field(msg, evn, 6, &ms)) != 0) {
     if (rc < 0)
-      return fail(e, "EVN", 6, 1, 102, "EVN-6: malformed timestamp");
+      return adt_fail(e, "EVN", 6, 1, 102, "EVN-6: malformed timestamp");
     *out = ms;
     return 0;
   }
@@ -136,7 +133,7 @@ static int pick_time(const struct hl7_msg *msg, const struct trigger *t,
     unsigned f = t->kind == EV_ADMITTED ? 44 : 45;
     rc = ts_field(msg, pv1, f, &ms);
     if (rc < 0)
-      return fail(e, "PV1", f, 1, 102, "PV1-%u: malformed timestamp", f);
+      return adt_fail(e, "PV1", f, 1, 102, "PV1-%u: malformed timestamp", f);
     if (rc > 0) {
       *out = ms;
       return 0;
@@ -144,7 +141,7 @@ static int pick_time(const struct hl7_msg *msg, const struct trigger *t,
   }
   if ((rc = ts_field(msg, evn, 2, &ms)) != 0) {
     if (rc < 0)
-      return fail(e, "EVN", 2, 1, 102, "EVN-2: malformed timestamp");
+      return adt_fail(e, "EVN", 2, 1, 102, "EVN-2: malformed timestamp");
     *out = ms;
     return 0;
   }
@@ -152,9 +149,9 @@ static int pick_time(const struct hl7_msg *msg, const struct trigger *t,
     *out = ms;
     return 0;
   }
-  return fail(e, "MSH", 7, 1, rc < 0 ? 102 : 101,
-              rc < 0 ? "MSH-7: malformed timestamp"
-                     : "EVN-2, EVN-6 and MSH-7: no event time");
+  return adt_fail(e, "MSH", 7, 1, rc < 0 ? 102 : 101,
+                  rc < 0 ? "MSH-7: malformed timestamp"
+                         : "EVN-2, EVN-6 and MSH-7: no event time");
 }
 
 /* Finds the patient identifier in PID-3: the repetition whose assigning
@@ -212,18 +209,56 @@ static const struct org_unit *map_unit(const struct hl7_msg *msg,
   const struct org_unit *u;
   char code[48];
   if (poc.len == 0) {
-    *rc = fail(e, "PV1", f, 1, 101, "PV1-%u: point of care missing", f);
+    *rc = adt_fail(e, "PV1", f, 1, 101, "PV1-%u: point of care missing", f);
     return NULL;
   }
   u = org_channel_location(org, ch, poc.p, poc.len);
   if (u == NULL) {
     code_text(poc, code, sizeof code);
-    *rc = fail(e, "PV1", f, 1, 103, "PV1-%u: unknown point of care '%s'", f,
-               code);
+    *rc = adt_fail(e, "PV1", f, 1, 103, "PV1-%u: unknown point of care '%s'", f,
+                   code);
     return NULL;
   }
   *rc = 0;
   return u;
+}
+
+int adt_map_person(const struct hl7_msg *msg, const struct hl7_seg *pid,
+                   const struct privacy_keys *keys, int64_t received_at,
+                   struct event *ev, uint32_t *flags, struct adt_error *e) {
+  struct hl7_span id;
+  struct hetu_info info;
+  bool hetu_system = false;
+  int32_t today = chrono_local_date(received_at);
+  char idbuf[ID_MAX + 1];
+  if (pid == NULL)
+    return adt_fail(e, "PID", 0, 0, 100, "PID: segment missing");
+  if (pick_identifier(msg, pid, &id, &hetu_system) < 0)
+    return adt_fail(e, "PID", 3, 1, 101, "PID-3: no patient identifier");
+  if (id.len > ID_MAX)
+    return adt_fail(e, "PID", 3, 1, 102, "PID-3: identifier longer than %d",
+                    ID_MAX);
+  (void)hetu_system;
+  memcpy(idbuf, id.p, id.len);
+  idbuf[id.len] = '\0';
+  memset(&info, 0, sizeof info);
+  if (hetu_check(idbuf, id.len, today, &info, NULL) == 0) {
+    if (info.temporary)
+      *flags |= EVENT_F_TEMPORARY_ID;
+    ev->attrs.age_band = age_band_of(info.birth_day, ev->local_date);
+    ev->attrs.sex = info.sex;
+  } else {
+    int64_t bms;
+    struct hl7_span sex = field(msg, pid, 8, 0, 1);
+    *flags |= EVENT_F_UNVERIFIED_ID;
+    if (ts_field(msg, pid, 7, &bms) > 0)
+      ev->attrs.age_band = age_band_of(chrono_local_date(bms), ev->local_date);
+    if (span_eq(sex, "M") || span_eq(sex, "F"))
+      ev->attrs.sex = sex.p[0];
+  }
+  privacy_pseudonym(keys, "person", idbuf, id.len, ev->subject);
+  sodium_memzero(idbuf, sizeof idbuf);
+  return 0;
 }
 
 int adt_map(const struct hl7_msg *msg, const struct org *org,
@@ -239,20 +274,17 @@ int adt_map(const struct hl7_msg *msg, const struct org *org,
   struct adt_result r;
   struct event *ev;
   const struct org_unit *unit;
-  struct hetu_info info;
   bool hetu_system = false;
-  int32_t today = chrono_local_date(received_at);
   int64_t when = 0;
   int rc;
-  char idbuf[ID_MAX + 1];
   char code[48];
 
   if (msh == NULL)
-    return fail(e, "MSH", 0, 0, 100, "MSH: segment missing");
+    return adt_fail(e, "MSH", 0, 0, 100, "MSH: segment missing");
   if (!span_eq(field(msg, msh, 9, 0, 1), "ADT")) {
     code_text(field(msg, msh, 9, 0, 1), code, sizeof code);
-    return fail(e, "MSH", 9, 1, 200, "MSH-9: unsupported message type '%s'",
-                code);
+    return adt_fail(e, "MSH", 9, 1, 200, "MSH-9: unsupported message type '%s'",
+                    code);
   }
   trig = field(msg, msh, 9, 0, 2);
   for (size_t i = 0; i < ARRAY_LEN(triggers); i++)
@@ -260,22 +292,22 @@ int adt_map(const struct hl7_msg *msg, const struct org *org,
       t = &triggers[i];
   if (t == NULL) {
     code_text(trig, code, sizeof code);
-    return fail(e, "MSH", 9, 2, 201, "MSH-9: unsupported event '%s'", code);
+    return adt_fail(e, "MSH", 9, 2, 201, "MSH-9: unsupported event '%s'", code);
   }
   key = field(msg, msh, 10, 0, 0);
   if (key.len == 0)
-    return fail(e, "MSH", 10, 0, 101, "MSH-10: message control id missing");
+    return adt_fail(e, "MSH", 10, 0, 101, "MSH-10: message control id missing");
   if (key.len >= EVENT_KEY_MAX)
-    return fail(e, "MSH", 10, 0, 102, "MSH-10: control id too long");
+    return adt_fail(e, "MSH", 10, 0, 102, "MSH-10: control id too long");
   if (pid == NULL)
-    return fail(e, "PID", 0, 0, 100, "PID: segment missing");
+    return adt_fail(e, "PID", 0, 0, 100, "PID: segment missing");
   if (pv1 == NULL)
-    return fail(e, "PV1", 0, 0, 100, "PV1: segment missing");
+    return adt_fail(e, "PV1", 0, 0, 100, "PV1: segment missing");
   if (pick_identifier(msg, pid, &id, &hetu_system) < 0)
-    return fail(e, "PID", 3, 1, 101, "PID-3: no patient identifier");
+    return adt_fail(e, "PID", 3, 1, 101, "PID-3: no patient identifier");
   if (id.len > ID_MAX)
-    return fail(e, "PID", 3, 1, 102, "PID-3: identifier longer than %d",
-                ID_MAX);
+    return adt_fail(e, "PID", 3, 1, 102, "PID-3: identifier longer than %d",
+                    ID_MAX);
   rc = pick_time(msg, t, &when, e);
   if (rc < 0)
     return rc;
@@ -295,14 +327,14 @@ int adt_map(const struct hl7_msg *msg, const struct org *org,
   if (unit == NULL)
     return rc;
   if (!event_set_str(ev->unit, sizeof ev->unit, unit->id, strlen(unit->id)))
-    return fail(e, "PV1", 3, 1, 207, "PV1-3: unit id too long");
+    return adt_fail(e, "PV1", 3, 1, 207, "PV1-3: unit id too long");
   bed = hl7_get(msg, pv1, t->unit_from == FROM_PV1_42 ? 42 : 3, 0, 3, 1);
   if (bed.len > 0) {
     if (bed.len >= EVENT_BED_MAX ||
         (unit->nbeds > 0 && !org_unit_has_bed(unit, bed.p, bed.len))) {
       code_text(bed, code, sizeof code);
-      return fail(e, "PV1", 3, 3, 103, "PV1-3: unknown bed '%s' on unit '%s'",
-                  code, unit->id);
+      return adt_fail(e, "PV1", 3, 3, 103,
+                      "PV1-3: unknown bed '%s' on unit '%s'", code, unit->id);
     }
     event_set_str(ev->attrs.bed, sizeof ev->attrs.bed, bed.p, bed.len);
   }
@@ -321,26 +353,10 @@ int adt_map(const struct hl7_msg *msg, const struct org *org,
   }
 
   /* The person: validated, pseudonymised, reduced to age band and sex. */
-  memcpy(idbuf, id.p, id.len);
-  idbuf[id.len] = '\0';
-  memset(&info, 0, sizeof info);
-  if (hetu_check(idbuf, id.len, today, &info, NULL) == 0) {
-    if (info.temporary)
-      r.flags |= EVENT_F_TEMPORARY_ID;
-    ev->attrs.age_band = age_band_of(info.birth_day, ev->local_date);
-    ev->attrs.sex = info.sex;
-  } else {
-    int64_t bms;
-    struct hl7_span sex = field(msg, pid, 8, 0, 1);
-    r.flags |= EVENT_F_UNVERIFIED_ID;
-    if (ts_field(msg, pid, 7, &bms) > 0)
-      ev->attrs.age_band = age_band_of(chrono_local_date(bms), ev->local_date);
-    if (span_eq(sex, "M") || span_eq(sex, "F"))
-      ev->attrs.sex = sex.p[0];
-  }
+  rc = adt_map_person(msg, pid, keys, received_at, ev, &r.flags, e);
+  if (rc < 0)
+    return rc;
   (void)hetu_system;
-  privacy_pseudonym(keys, "person", idbuf, id.len, ev->subject);
-  sodium_memzero(idbuf, sizeof idbuf);
 
   /* The episode: the visit number, else one episode per person. */
   visit = field(msg, pv1, 19, 0, 1);

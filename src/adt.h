@@ -65,4 +65,25 @@ NODISCARD int adt_map(const struct hl7_msg *msg, const struct org *org,
                       const struct privacy_keys *keys, int64_t received_at,
                       struct adt_result *out, struct adt_error *e);
 
+/* Fills *e (segment 'seg', field 'f', component 'comp', HL7 table 0357
+ * 'code', printf-style text without personal data) and returns
+ * ERR_UNSUPPORTED for codes 200/201, else ERR_MAPPING. For HL7 v2 mappers. */
+int adt_fail(struct adt_error *e, const char *seg, unsigned f, unsigned comp,
+             int code, const char *fmt, ...) PRINTF_LIKE(6, 7);
+
+/* The patient of 'msg' (PID segment 'pid') onto 'ev': the identifier from
+ * PID-3 (the repetition with assigning authority 1.2.246.21 or type NNFIN,
+ * else the first non-empty one; then PID-2), checked as a henkilötunnus on
+ * the local date of 'received_at', replaced by its "person" pseudonym in
+ * ev->subject, reduced to an age band on ev->local_date and a sex (from
+ * PID-7/PID-8 when the code is not valid). ORs EVENT_F_UNVERIFIED_ID or
+ * EVENT_F_TEMPORARY_ID into *flags. Shared by every HL7 v2 mapper (siu.h).
+ * 0, or ERR_MAPPING with *e naming PID-3 (ev then partly written). The
+ * plain identifier is wiped before returning. Reentrant. */
+NODISCARD int adt_map_person(const struct hl7_msg *msg,
+                             const struct hl7_seg *pid,
+                             const struct privacy_keys *keys,
+                             int64_t received_at, struct event *ev,
+                             uint32_t *flags, struct adt_error *e);
+
 #endif

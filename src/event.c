@@ -246,6 +246,28 @@ int event_attrs_to_json(const struct event_attrs *a, struct buf *out) {
   if (rc == 0 && a->cancels_time != 0)
     rc = put_int_member(out, &first, "cancels_time", a->cancels_time);
   if (rc == 0)
+    rc = put_str_member(out, &first, "professional", a->professional,
+                        sizeof a->professional);
+  if (rc == 0)
+    rc = put_str_member(out, &first, "prof_group", a->prof_group,
+                        sizeof a->prof_group);
+  if (rc == 0)
+    rc = put_str_member(out, &first, "slot", a->slot, sizeof a->slot);
+  if (rc == 0)
+    rc = put_str_member(out, &first, "appointment", a->appointment,
+                        sizeof a->appointment);
+  if (rc == 0)
+    rc = put_str_member(out, &first, "contact_channel", a->contact_channel,
+                        sizeof a->contact_channel);
+  if (rc == 0 && a->slot_start != 0)
+    rc = put_int_member(out, &first, "slot_start", a->slot_start);
+  if (rc == 0 && a->slot_end != 0)
+    rc = put_int_member(out, &first, "slot_end", a->slot_end);
+  if (rc == 0 && a->assessed_at != 0)
+    rc = put_int_member(out, &first, "assessed_at", a->assessed_at);
+  if (rc == 0 && a->contact_at != 0)
+    rc = put_int_member(out, &first, "contact_at", a->contact_at);
+  if (rc == 0)
     rc = buf_putc(out, '}');
   if (rc < 0 && out->data != NULL) {
     out->len = start;
@@ -314,6 +336,24 @@ static int get_member(const char *key, json_t *v, struct event_attrs *a,
     rc = get_int(v, key, INT64_MIN, INT64_MAX, &a->ready_since, err);
   } else if (strcmp(key, "cancels_time") == 0) {
     rc = get_int(v, key, INT64_MIN, INT64_MAX, &a->cancels_time, err);
+  } else if (strcmp(key, "professional") == 0) {
+    rc = get_str(v, key, a->professional, sizeof a->professional, err);
+  } else if (strcmp(key, "prof_group") == 0) {
+    rc = get_str(v, key, a->prof_group, sizeof a->prof_group, err);
+  } else if (strcmp(key, "slot") == 0) {
+    rc = get_str(v, key, a->slot, sizeof a->slot, err);
+  } else if (strcmp(key, "appointment") == 0) {
+    rc = get_str(v, key, a->appointment, sizeof a->appointment, err);
+  } else if (strcmp(key, "contact_channel") == 0) {
+    rc = get_str(v, key, a->contact_channel, sizeof a->contact_channel, err);
+  } else if (strcmp(key, "slot_start") == 0) {
+    rc = get_int(v, key, INT64_MIN, INT64_MAX, &a->slot_start, err);
+  } else if (strcmp(key, "slot_end") == 0) {
+    rc = get_int(v, key, INT64_MIN, INT64_MAX, &a->slot_end, err);
+  } else if (strcmp(key, "assessed_at") == 0) {
+    rc = get_int(v, key, INT64_MIN, INT64_MAX, &a->assessed_at, err);
+  } else if (strcmp(key, "contact_at") == 0) {
+    rc = get_int(v, key, INT64_MIN, INT64_MAX, &a->contact_at, err);
   }
   return rc;
 }

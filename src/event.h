@@ -27,6 +27,14 @@
 #define EVENT_PSEUDO_MAX 33 /* 32 hex characters + NUL */
 #define EVENT_BED_MAX 24
 #define EVENT_CODE_MAX 24
+#define EVENT_CHANNEL_MAX 12 /* contact channel name (incl. NUL) */
+
+/* Contact channels (yhteystapa) of a visit or slot. */
+#define EVENT_CONTACT_IN_PERSON "in_person"
+#define EVENT_CONTACT_PHONE "phone"
+#define EVENT_CONTACT_VIDEO "video"
+#define EVENT_CONTACT_CHAT "chat"
+#define EVENT_CONTACT_ESERVICE "eservice"
 #define EVENT_ATTRS_JSON_MAX                                                   \
   4096 /* attrs JSON text, far above the most                                  \
           event_attrs_to_json can write */
@@ -52,7 +60,15 @@
   X(EV_PENDING_ADMIT_CANCELLED, "episode.pending_admit_cancelled")             \
   X(EV_PENDING_TRANSFER, "episode.pending_transfer")                           \
   X(EV_PENDING_TRANSFER_CANCELLED, "episode.pending_transfer_cancelled")       \
-  X(EV_TO_OUTPATIENT, "episode.to_outpatient")
+  X(EV_TO_OUTPATIENT, "episode.to_outpatient")                                 \
+  X(EV_SLOT_OPENED, "slot.opened")                                             \
+  X(EV_SLOT_BOOKED, "slot.booked")                                             \
+  X(EV_SLOT_RELEASED, "slot.released")                                         \
+  X(EV_SLOT_REMOVED, "slot.removed")                                           \
+  X(EV_APPOINTMENT_BOOKED, "appointment.booked")                               \
+  X(EV_APPOINTMENT_CANCELLED, "appointment.cancelled")                         \
+  X(EV_APPOINTMENT_NOSHOW, "appointment.noshow")                               \
+  X(EV_VISIT_COMPLETED, "visit.completed")
 
 enum event_kind {
 #define EVENT_KIND_ENUM(e, name) e,
@@ -67,6 +83,11 @@ enum event_kind {
 #define EVENT_F_TURVAKIELTO 0x04u   /* non-disclosure marking */
 #define EVENT_F_EMERGENCY 0x08u     /* emergency (päivystyksellinen) */
 #define EVENT_F_READY_CLEARED 0x10u /* ready-for-transfer withdrawn */
+/* Scheduling (slot.*, appointment.*, visit.completed): */
+#define EVENT_F_URGENT 0x20u   /* urgent (kiireellinen) slot or visit */
+#define EVENT_F_BOOKABLE 0x40u /* the slot is open for booking */
+#define EVENT_F_HELD 0x80u     /* held, frozen or reserved for a purpose */
+#define EVENT_F_REMOTE 0x100u  /* phone, video, chat or e-service */
 
 /* Sex as the source says it: 'M', 'F' or 'U' (unknown). */
 
@@ -81,6 +102,16 @@ struct event_attrs {
   int64_t expected_discharge; /* UTC ms, 0 = not sent */
   int64_t ready_since;        /* UTC ms, ready-for-transfer time, 0 = none */
   int64_t cancels_time;       /* cancels: occurred_at of what is undone, 0 */
+  /* Scheduling: slot.*, appointment.*, visit.completed ("" / 0 if unset). */
+  char professional[EVENT_PSEUDO_MAX];     /* professional pseudonym */
+  char prof_group[EVENT_CODE_MAX];         /* professional group code as sent */
+  char slot[EVENT_PSEUDO_MAX];             /* slot id pseudonym */
+  char appointment[EVENT_PSEUDO_MAX];      /* appointment id pseudonym */
+  char contact_channel[EVENT_CHANNEL_MAX]; /* EVENT_CONTACT_* */
+  int64_t slot_start;                      /* UTC ms */
+  int64_t slot_end;                        /* UTC ms */
+  int64_t assessed_at; /* needs assessment (hoidon tarpeen arviointi) UTC ms */
+  int64_t contact_at;  /* first contact (yhteydenotto) UTC ms */
 };
 
 struct event {

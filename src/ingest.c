@@ -38,6 +38,8 @@
 #include "log.h"
 #include "mem.h"
 #include "privacy.h"
+#include "schedule.h"
+#include "siu.h"
 #include "stream.h"
 
 #define PEER_MAX 64
@@ -88,6 +90,7 @@ struct ingest {
   struct store *rst;
   pthread_mutex_t rlock;
   struct bedboard *bb;
+  struct schedule *sched;     /* appointment books (T3); guarded by cube_lock */
   pthread_rwlock_t cube_lock; /* the cube is read by HTTP threads */
   struct stream_hub *hub;
   int lock_fd;
@@ -279,6 +282,12 @@ static void prepare(struct ingest *in, struct ingest_item *it) {
     }
     privacy_digest(norm.data ? norm.data : "", norm.len, it->digest);
     buf_release(&norm);
+  }
+  if (siu_handles(&it->msg)) {
+    rc = siu_map(&it->msg, in->org, it->ch, in->keys, it->received_at, &it->res,
+                 &it->aerr);
+    it->prep = rc < 0 ? PREP_AE : PREP_OK;
+    return;
   }
   if (!adt_handles(&it->msg)) {
     char t[16];
@@ -480,6 +489,9 @@ static int process(struct ingest *in, struct ingest_item *it,
       if (bedboard_apply(in->bb, &it->res.ev[i], &berr) < 0)
         log_warn("ingest", "event %" PRId64 " checked but not applied: %s",
                  it->res.ev[i].seq, berr.msg);
+      if (schedule_apply(in->sched, &it->res.ev[i], &berr) < 0)
+        log_warn("ingest", "event %" PRId64 " not applied to the books: %s",
+                 it->res.ev[i].seq, berr.msg);
     }
     it->outcome = INGEST_ACCEPTED;
     count(in, chan, STORE_C_ACCEPTED);
@@ -489,25 +501,38 @@ static int process(struct ingest *in, struct ingest_item *it,
   return 0;
 }
 
+struct rebuild_ctx {
+  struct bedboard *bb;
+  struct schedule *sched;
+};
+
 static int apply_cb(void *ctx, const struct event *ev) {
-  struct bedboard *bb = ctx;
+  struct rebuild_ctx *rc = ctx;
   struct error err;
-  if (bedboard_apply(bb, ev, &err) < 0)
+  if (bedboard_apply(rc->bb, ev, &err) < 0)
     log_warn("ingest", "rebuild: event %" PRId64 " not applied: %s", ev->seq,
+             err.msg);
+  if (schedule_apply(rc->sched, ev, &err) < 0)
+    log_warn("ingest",
+             "rebuild: event %" PRId64 " not applied to the books: %s", ev->seq,
              err.msg);
   return 0;
 }
 
-/* Builds the bed board from the log (at open, before any reader). */
+/* Builds the bed board and the books from the log (at open, before any
+ * reader). */
 static int rebuild(struct ingest *in, struct error *err) {
-  struct bedboard *bb = bedboard_new(in->org);
-  int rc = store_events_scan(in->wst, 0, apply_cb, bb, err);
+  struct rebuild_ctx c = {bedboard_new(in->org), schedule_new()};
+  int rc = store_events_scan(in->wst, 0, apply_cb, &c, err);
   if (rc < 0) {
-    bedboard_free(bb);
+    bedboard_free(c.bb);
+    schedule_free(c.sched);
     return rc;
   }
   bedboard_free(in->bb);
-  in->bb = bb;
+  schedule_free(in->sched);
+  in->bb = c.bb;
+  in->sched = c.sched;
   bedboard_publish(in->bb, chrono_now_ms());
   return 0;
 }
@@ -777,6 +802,7 @@ int ingest_open(const char *dir, const struct ingest_options *opt,
 fail:
   mem_free(p);
   bedboard_free(in->bb);
+  schedule_free(in->sched);
   store_close(in->rst);
   store_close(in->wst);
   org_free(in->org);
@@ -803,6 +829,7 @@ void ingest_close(struct ingest *in) {
   pthread_mutex_unlock(&in->slock);
   pthread_join(in->syncer, NULL);
   bedboard_free(in->bb);
+  schedule_free(in->sched);
   store_close(in->rst);
   store_close(in->wst);
   org_free(in->org);
@@ -869,6 +896,15 @@ int ingest_flow_json(struct ingest *in, const char *unit, struct buf *out,
   pthread_rwlock_rdlock(&in->cube_lock);
   rc = cube_flow_json(bedboard_cube(in->bb), in->org, unit,
                       chrono_local_date(chrono_now_ms()), out, err);
+  pthread_rwlock_unlock(&in->cube_lock);
+  return rc;
+}
+
+int ingest_t3_json(struct ingest *in, const char *unit, enum t3_group g,
+                   int64_t t0, struct buf *out, struct error *err) {
+  int rc;
+  pthread_rwlock_rdlock(&in->cube_lock);
+  rc = schedule_t3_json(in->sched, unit, g, t0, NULL, out, err);
   pthread_rwlock_unlock(&in->cube_lock);
   return rc;
 }

@@ -46,6 +46,7 @@
 #include "err.h"
 #include "org.h"
 #include "store.h"
+#include "t3.h"
 
 struct ingest;
 struct ingest_item;
@@ -114,6 +115,12 @@ NODISCARD int ingest_status_format(const struct store_status *st,
 /* Flow figures for a unit (the cube), thread-safe. */
 NODISCARD int ingest_flow_json(struct ingest *in, const char *unit,
                                struct buf *out, struct error *err);
+/* T3 at 't0' for 'unit' and group 'g' from the appointment books the
+ * writer keeps (sched.h; THL defaults), as sched_t3_json writes it.
+ * Thread-safe. */
+NODISCARD int ingest_t3_json(struct ingest *in, const char *unit,
+                             enum t3_group g, int64_t t0, struct buf *out,
+                             struct error *err);
 /* Prometheus text lines for ingest metrics. */
 NODISCARD int ingest_metrics(struct ingest *in, struct buf *out);
 

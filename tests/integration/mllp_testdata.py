@@ -25,7 +25,8 @@ UNKNOWN_SENDERS = {
     "siu_s14_corepoint_v23_raw_lf.hl7", "bar_p01_hapi_odd_subcomp_sep_v24.hl7",
     "batch_adt_a04_pythonhl7_fhs_bhs_v25.hl7",
 }
-# Configured senders, message types this issue does not map: AE.
+# Configured senders whose messages cannot be mapped: AE (ADT A10/O01 are
+# not mapped; the SIU senders' locations are not in the test organisation).
 UNSUPPORTED = {
     "adt_a10_msconv_1.hl7": "A10",
     "adt_o01_hl7dotnetcore_raw_crlf_blankline.hl7": "O01",

@@ -258,6 +258,48 @@ static void test_from_json_rejects(void **state) {
   check_bad(big, ERR_TOOBIG, "longer than");
 }
 
+/* The scheduling attributes: exact JSON, a round trip, the kind names. */
+static void test_scheduling_attrs(void **state) {
+  struct event ev, back;
+  struct error err;
+  char *s;
+  (void)state;
+  assert_string_equal(event_kind_name(EV_SLOT_OPENED), "slot.opened");
+  assert_string_equal(event_kind_name(EV_VISIT_COMPLETED), "visit.completed");
+  assert_int_equal(event_kind_from_name("appointment.noshow"),
+                   EV_APPOINTMENT_NOSHOW);
+  /* appended after the episode kinds: stored numbers never change */
+  assert_int_equal(EV_SLOT_OPENED, EV_TO_OUTPATIENT + 1);
+  event_init(&ev);
+  strcpy(ev.attrs.professional, "0123456789abcdef0123456789abcdef");
+  strcpy(ev.attrs.prof_group, "physician");
+  strcpy(ev.attrs.slot, "aa");
+  strcpy(ev.attrs.appointment, "bb");
+  strcpy(ev.attrs.contact_channel, EVENT_CONTACT_VIDEO);
+  ev.attrs.flags = EVENT_F_BOOKABLE | EVENT_F_REMOTE;
+  ev.attrs.slot_start = 1740981600000;
+  ev.attrs.slot_end = 1740983400000;
+  ev.attrs.assessed_at = -1;
+  ev.attrs.contact_at = 7;
+  s = to_json(&ev.attrs);
+  assert_string_equal(s,
+                      "{\"flags\":320,"
+                      "\"professional\":\"0123456789abcdef0123456789abcdef\","
+                      "\"prof_group\":\"physician\",\"slot\":\"aa\","
+                      "\"appointment\":\"bb\",\"contact_channel\":\"video\","
+                      "\"slot_start\":1740981600000,\"slot_end\":1740983400000,"
+                      "\"assessed_at\":-1,\"contact_at\":7}");
+  event_init(&back);
+  assert_int_equal(event_attrs_from_json(s, strlen(s), &back.attrs, &err), 0);
+  assert_memory_equal(&back.attrs, &ev.attrs, sizeof ev.attrs);
+  mem_free(s);
+  check_bad("{\"professional\":\"0123456789abcdef0123456789abcdef0\"}",
+            ERR_PARSE, "'professional' longer than 32");
+  check_bad("{\"contact_channel\":\"telepathy!!!\"}", ERR_PARSE,
+            "'contact_channel' longer than 11");
+  check_bad("{\"slot_start\":\"x\"}", ERR_PARSE, "'slot_start'");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_init_defaults),
@@ -269,6 +311,7 @@ int main(void) {
       cmocka_unit_test(test_round_trip),
       cmocka_unit_test(test_from_json_partial_and_unknown),
       cmocka_unit_test(test_from_json_rejects),
+      cmocka_unit_test(test_scheduling_attrs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
