@@ -15,6 +15,7 @@
  *     bins[i-1].max + 1, and only the last is open (max INT32_MAX).
  *
  * Thread safety: see access.h. */
+#include "jsonv.h"
 #include "access.h"
 
 #include <jansson.h>
@@ -77,61 +78,24 @@ int access_age_on(int32_t birth, int32_t day) {
 
 /* ------------------------------------------------------------- parsing */
 
-/* "path.key" into out; a path too long for the buffer ends in "...". */
+/* The shared helpers (jsonv.h) with this file's caps. */
 static const char *sub(char out[PATH_LEN], const char *path, const char *key) {
-  int n = snprintf(out, PATH_LEN, "%s.%s", path, key);
-  if (n < 0 || n >= PATH_LEN)
-    memcpy(out + PATH_LEN - 4, "...", 4);
-  return out;
+  return jsonv_path(out, PATH_LEN, path, key);
 }
 
 static int check_keys(json_t *obj, const char *path, const char *const *allowed,
                       struct error *err) {
-  const char *key;
-  json_t *v;
-  json_object_foreach(obj, key, v) {
-    bool ok = strncmp(key, "x-", 2) == 0;
-    (void)v;
-    for (size_t i = 0; !ok && allowed[i] != NULL; i++)
-      ok = strcmp(key, allowed[i]) == 0;
-    if (!ok)
-      return error_set(err, ERR_CONFIG, "%s: unknown key '%.40s'", path, key);
-  }
-  return 0;
+  return jsonv_check_keys(obj, path, allowed, err);
 }
 
-/* obj[key], NULL when absent or null; an error when required. */
 static int get_val(json_t *obj, const char *key, const char *path,
                    bool required, json_t **out, struct error *err) {
-  json_t *v = json_object_get(obj, key);
-  *out = NULL;
-  if (v == NULL || json_is_null(v)) {
-    if (required)
-      return error_set(err, ERR_CONFIG, "%s.%s: required", path, key);
-    return 0;
-  }
-  *out = v;
-  return 0;
+  return jsonv_get(obj, key, path, required, out, err);
 }
 
 static int get_str(json_t *obj, const char *key, const char *path,
                    bool required, const char **out, struct error *err) {
-  json_t *v;
-  int rc = get_val(obj, key, path, required, &v, err);
-  if (rc < 0)
-    return rc;
-  if (v == NULL) {
-    *out = NULL;
-    return 0;
-  }
-  if (!json_is_string(v) || json_string_length(v) == 0 ||
-      json_string_length(v) > TEXT_MAX ||
-      strlen(json_string_value(v)) != json_string_length(v))
-    return error_set(err, ERR_CONFIG,
-                     "%s.%s: expected a string of 1 to %d bytes", path, key,
-                     TEXT_MAX);
-  *out = json_string_value(v);
-  return 0;
+  return jsonv_get_str(obj, key, path, required, TEXT_MAX, out, err);
 }
 
 /* An integer in lo..hi. */
