@@ -17,7 +17,10 @@
  *     That must reveal nothing: suppress_set_safe says when a known sum of
  *     k suppressed counts pins none of them and is not itself a small
  *     count. When it is not safe, the sum (bed-board totals) or the whole
- *     breakdown (flow arrays) is withheld instead.
+ *     breakdown (flow arrays) is withheld instead. Both the board's totals
+ *     and the flow (suppress_flow_tree) decide this once over the whole
+ *     organisation tree, so that answers for different units cannot be
+ *     subtracted from each other.
  *
  * Pure: no I/O, no logging, no global state; every function is reentrant. */
 #ifndef TK_SUPPRESS_H
@@ -30,6 +33,7 @@
 #include "buf.h"
 #include "compat.h"
 #include "err.h"
+#include "org.h"
 
 #define SUPPRESS_MIN 5 /* counts below this (and above 0) hide */
 #define SUPPRESS_MAX_JSON                                                      \
@@ -51,7 +55,9 @@ bool suppress_set_safe(int64_t k, int64_t sum);
  * are SUPPRESS_MIN - 1 of them). */
 bool suppress_set_safe_hidden_sum(int64_t k);
 
-/* Rewrites the flow JSON of GET /api/v1/flow (cube_flow_json's shape,
+/* Rewrites one unit's flow JSON on its own (the per-response rule; the API
+ * uses suppress_flow_tree, which adds the tree's decisions). Rewrites the
+ * flow JSON of GET /api/v1/flow (cube_flow_json's shape,
  * docs/FLOW.md) for a role without person-level rights, by the rules
  * above, appending the result to 'out':
  *  - counts (admissions, transfers_in, transfers_out, discharges,
@@ -72,5 +78,38 @@ bool suppress_set_safe_hidden_sum(int64_t k);
  * beyond SUPPRESS_MAX_JSON or when 'out' is full. */
 NODISCARD int suppress_flow_json(const char *json, size_t len, struct buf *out,
                                  struct error *err);
+
+/* Fetches a unit's exact flow JSON (cube_flow_json's shape) into 'out':
+ * 0 or a negative ERR_* code. */
+typedef int (*suppress_flow_fn)(void *ctx, const char *unit, struct buf *out,
+                                struct error *err);
+
+#define SUPPRESS_TREE_ATTEMPTS 3 /* reads of the tree before ERR_AGAIN */
+#define SUPPRESS_TREE_MAX_CELLS                                                \
+  (8u * 1024u * 1024u) /* units x figures (10 bytes each) decided at once */
+
+/* The suppressed flow of 'unit', decided over the whole organisation tree
+ * so that the responses for different units cannot be subtracted from
+ * each other (docs/SECURITY.md §4.4). Calls 'flow' for every unit of 'org'
+ * and, for each figure (every count of the flow object: the scalars, each
+ * array cell, each series day of each column), decides every unit's cell
+ * as the bed board decides its totals: small -> suppressed; otherwise
+ * withheld when the hidden cells below it that no shown cell accounts for
+ * are not safe (suppress_set_safe; a hidden cell hands them up). Then, per
+ * unit, a breakdown (array or series column) whose margin would reveal its
+ * hidden cells, whose margin is withheld, or that holds a withheld cell is
+ * withheld whole, and its cells count as hidden in their trees; both
+ * passes repeat until nothing changes. The unit's flow, rewritten by those
+ * decisions in suppress_flow_json's JSON representation, is appended to
+ * 'out'. Every request reads the same decisions for the same cube.
+ * Errors (with 'err'): ERR_NOTFOUND for an unknown unit; the callback's
+ * error; ERR_PARSE for a flow object of another shape; ERR_AGAIN when the
+ * units' figures did not add up SUPPRESS_TREE_ATTEMPTS times running (the
+ * cube changed between the calls); ERR_TOOBIG when 'out' is full, or
+ * when units x figures exceed SUPPRESS_TREE_MAX_CELLS.
+ * Thread-safe when 'flow' is. */
+NODISCARD int suppress_flow_tree(const struct org *org, const char *unit,
+                                 suppress_flow_fn flow, void *ctx,
+                                 struct buf *out, struct error *err);
 
 #endif

@@ -22,6 +22,7 @@
 #include "bedboard.h"
 #include "buf.h"
 #include "chrono.h"
+#include "cube.h"
 #include "event.h"
 #include "mem.h"
 #include "org.h"
@@ -537,11 +538,514 @@ static void test_board_subjects(void **state) {
   buf_release(&want);
 }
 
+/* ---- the flow over the organisation tree -------------------------------- */
+
+/* county c: hospital h (wards a, b, d; an ED e), hospital g (ward w). */
+static const char TREE_ORG[] =
+    "{\"id\":\"c\",\"name\":{\"fi\":\"C\"},\"units\":["
+    "{\"id\":\"c\",\"type\":\"county\",\"name\":{\"fi\":\"C\"}},"
+    "{\"id\":\"h\",\"type\":\"hospital\",\"parent\":\"c\","
+    "\"name\":{\"fi\":\"H\"}},"
+    "{\"id\":\"a\",\"type\":\"ward\",\"parent\":\"h\","
+    "\"name\":{\"fi\":\"A\"},\"beds\":10},"
+    "{\"id\":\"b\",\"type\":\"ward\",\"parent\":\"h\","
+    "\"name\":{\"fi\":\"B\"},\"beds\":20},"
+    "{\"id\":\"d\",\"type\":\"ward\",\"parent\":\"h\","
+    "\"name\":{\"fi\":\"D\"},\"beds\":20},"
+    "{\"id\":\"e\",\"type\":\"ed\",\"parent\":\"h\","
+    "\"name\":{\"fi\":\"E\"},\"beds\":5},"
+    "{\"id\":\"g\",\"type\":\"hospital\",\"parent\":\"c\","
+    "\"name\":{\"fi\":\"G\"}},"
+    "{\"id\":\"w\",\"type\":\"ward\",\"parent\":\"g\","
+    "\"name\":{\"fi\":\"W\"},\"beds\":20}]}";
+
+struct cubefx {
+  struct org *org;
+  struct cube *cube;
+  int32_t today;
+};
+
+static int cube_flow(void *ctx, const char *unit, struct buf *out,
+                     struct error *err) {
+  struct cubefx *f = ctx;
+  return cube_flow_json(f->cube, f->org, unit, f->today, out, err);
+}
+
+/* 'n' episodes on ward 'unit': admitted i % 9 + 1 days ago at hour
+ * 7 + i % 5 (+ i minutes), discharged the next day at hour 9 + i % 3,
+ * every third one ready for transfer from its first day, every fourth one
+ * transferred in (and out of ward 'from'). */
+static void episodes(struct cubefx *f, const char *unit, const char *from,
+                     int n) {
+  const struct org_unit *u = org_unit_find(f->org, unit);
+  const struct org_unit *fu = org_unit_find(f->org, from);
+  int64_t now = chrono_now_ms();
+  for (int i = 0; i < n; i++) {
+    int64_t day = 86400000;
+    int64_t t = now - (i % 9 + 1) * day - (now % day) +
+                (int64_t)(7 + i % 5) * 3600000 + (int64_t)i * 60000;
+    int64_t end = t + day + (int64_t)(2 + i % 3) * 3600000;
+    struct cube_item it[6];
+    size_t k = 0;
+    it[k++] = (struct cube_item){CUBE_STAY, u->index, t, end, 0};
+    it[k++] = (struct cube_item){CUBE_ADMISSION, u->index, t, 0, 0};
+    it[k++] = (struct cube_item){CUBE_DISCHARGE, u->index, end, 0, 1};
+    if (i % 3 == 0)
+      it[k++] = (struct cube_item){CUBE_READY, u->index, t, end, 0};
+    if (i % 4 == 0) {
+      it[k++] = (struct cube_item){CUBE_TRANSFER_IN, u->index, t, 0, 0};
+      it[k++] = (struct cube_item){CUBE_TRANSFER_OUT, fu->index, t, 0, 0};
+    }
+    cube_apply(f->cube, it, k, +1);
+  }
+}
+
+/* A count's path in a flow object, and its value (NULL for a null). */
+struct leaf {
+  char path[96];
+  json_t *v;
+};
+
+static bool count_key(const char *key) {
+  static const char *const not_counts[] = {
+      "beds",   "wards", "days", "cap_days",     "p90",
+      "median", "mean",  "pct",  "occupancy_pct"};
+  for (size_t i = 0; i < ARRAY_LEN(not_counts); i++)
+    if (strcmp(key, not_counts[i]) == 0)
+      return false;
+  return true;
+}
+
+/* Every integer or null count under 'j', by path. */
+static void leaves(json_t *j, const char *path, struct leaf *out, size_t *n,
+                   size_t cap) {
+  char p[96];
+  if (json_is_object(j)) {
+    const char *key;
+    json_t *v;
+    json_object_foreach(j, key, v) {
+      if (!count_key(key) || strcmp(key, "suppressed") == 0 ||
+          strcmp(key, "withheld") == 0)
+        continue;
+      snprintf(p, sizeof p, "%s/%s", path, key);
+      leaves(v, p, out, n, cap);
+    }
+  } else if (json_is_array(j)) {
+    size_t i;
+    json_t *v;
+    json_array_foreach(j, i, v) {
+      snprintf(p, sizeof p, "%s/%zu", path, i);
+      leaves(v, p, out, n, cap);
+    }
+  } else if (json_is_integer(j) || json_is_null(j)) {
+    assert_true(*n < cap);
+    snprintf(out[*n].path, sizeof out[*n].path, "%s", path);
+    out[*n].v = j;
+    (*n)++;
+  }
+}
+
+/* The value at 'path' ("/a/3/b") of 'j': an integer, null, or 0 for a
+ * histogram cell left out (trailing zeros); -2 for a whole array
+ * withheld, -3 for a null cell. */
+static int64_t at_path(json_t *j, const char *path) {
+  char buf[96], *save = NULL;
+  snprintf(buf, sizeof buf, "%s", path);
+  for (char *tok = strtok_r(buf, "/", &save); tok != NULL;
+       tok = strtok_r(NULL, "/", &save)) {
+    if (json_is_null(j))
+      return -2;
+    if (json_is_array(j)) {
+      size_t i = (size_t)strtoul(tok, NULL, 10);
+      if (i >= json_array_size(j))
+        return 0;
+      j = json_array_get(j, i);
+    } else {
+      j = json_object_get(j, tok);
+    }
+  }
+  if (json_is_null(j))
+    return -3;
+  assert_true(json_is_integer(j));
+  return (int64_t)json_integer_value(j);
+}
+
+static json_t *flow_of(struct cubefx *f, const char *unit, bool suppressed) {
+  struct buf b;
+  struct error err;
+  json_t *j;
+  buf_init(&b, BIG);
+  if (suppressed)
+    assert_int_equal(suppress_flow_tree(f->org, unit, cube_flow, f, &b, &err),
+                     0);
+  else
+    assert_int_equal(cube_flow(f, unit, &b, &err), 0);
+  j = parse(buf_str(&b));
+  buf_release(&b);
+  return j;
+}
+
+/* For every count of the flow, a reader who holds the suppressed answers
+ * for the hospital and each of its wards and subtracts the wards shown
+ * from the hospital shown learns only a sum over two or more hidden
+ * cells, never one cell, never a small sum, never all of them at 1 or 4;
+ * and the same for the county against its hospitals. */
+static void check_parent(struct cubefx *f, const char *parent,
+                         const char *const *kids, size_t nkids, size_t *checked,
+                         size_t *hidden_kids) {
+  json_t *ex = flow_of(f, parent, false);
+  json_t *sp = flow_of(f, parent, true);
+  json_t *kex[4], *ksp[4];
+  struct leaf *lv = mem_calloc(4096, sizeof *lv);
+  size_t n = 0;
+  for (size_t k = 0; k < nkids; k++) {
+    kex[k] = flow_of(f, kids[k], false);
+    ksp[k] = flow_of(f, kids[k], true);
+  }
+  leaves(ex, "", lv, &n, 4096);
+  for (size_t i = 0; i < n; i++) {
+    int64_t p = at_path(sp, lv[i].path), hid_sum = 0, k = 0, small = 0;
+    if (p < 0)
+      continue; /* the parent is hidden: nothing to subtract from */
+    for (size_t c = 0; c < nkids; c++) {
+      int64_t shown = at_path(ksp[c], lv[i].path);
+      int64_t exact = at_path(kex[c], lv[i].path);
+      if (exact < 0)
+        continue; /* not a count here (a day before the window) */
+      if (shown >= 0) {
+        assert_int_equal(shown, exact);
+        continue;
+      }
+      k++;
+      hid_sum += exact;
+      small += suppress_small(exact);
+    }
+    (*checked)++;
+    if (k == 0)
+      continue;
+    (*hidden_kids)++;
+    if (k < 2 || hid_sum < SUPPRESS_MIN ||
+        (small == k && !suppress_set_safe(k, hid_sum)))
+      fail_msg("%s%s: %" PRId64 " shown, %" PRId64
+               " hidden children sum %" PRId64,
+               parent, lv[i].path, p, k, hid_sum);
+  }
+  for (size_t k = 0; k < nkids; k++) {
+    json_decref(kex[k]);
+    json_decref(ksp[k]);
+  }
+  json_decref(ex);
+  json_decref(sp);
+  mem_free(lv);
+}
+
+/* In each answer, an array or series column not withheld whole leaves its
+ * suppressed cells safe against a shown margin (the per-response rule). */
+static void check_rows(struct cubefx *f, const char *unit) {
+  static const struct {
+    const char *arr, *margin;
+  } rows[] = {{"/admissions_by_hour", "/admissions"},
+              {"/discharges_by_hour", "/discharges"},
+              {"/admissions_by_weekday", "/admissions"},
+              {"/discharges_by_weekday", "/discharges"},
+              {"/los_days/histogram", "/los_days/n"}};
+  json_t *ex = flow_of(f, unit, false), *sp = flow_of(f, unit, true);
+  for (size_t r = 0; r < ARRAY_LEN(rows); r++) {
+    int64_t m = at_path(sp, rows[r].margin), k = 0, sum = 0;
+    json_t *a = json_object_get(sp, rows[r].arr + 1);
+    char p[96];
+    if (strcmp(rows[r].arr, "/los_days/histogram") == 0)
+      a = json_object_get(json_object_get(sp, "los_days"), "histogram");
+    if (m < 0 || json_is_null(a))
+      continue;
+    for (size_t i = 0; i < json_array_size(a); i++) {
+      snprintf(p, sizeof p, "%s/%zu", rows[r].arr, i);
+      if (json_is_null(json_array_get(a, i))) {
+        k++;
+        sum += at_path(ex, p);
+      }
+    }
+    if (!suppress_set_safe(k, sum))
+      fail_msg("%s%s: %" PRId64 " cells sum %" PRId64, unit, rows[r].arr, k,
+               sum);
+  }
+  json_decref(ex);
+  json_decref(sp);
+}
+
+/* Builds the cube with na, nb, nd, nw episodes on a, b, d, w and runs
+ * every check; returns how many parent cells were shown and checked. */
+static size_t run_tree(int na, int nb, int nd, int nw, size_t *hidden) {
+  struct cubefx f;
+  struct error err;
+  static const char *const hkids[] = {"a", "b", "d", "e"};
+  static const char *const ckids[] = {"h", "g"};
+  static const char *const all[] = {"c", "h", "a", "b", "d", "e", "g", "w"};
+  size_t checked = 0;
+  assert_int_equal(org_load_json(TREE_ORG, strlen(TREE_ORG), &f.org, &err), 0);
+  f.cube = cube_new(f.org, CUBE_DEFAULT_DAYS);
+  f.today = chrono_local_date(chrono_now_ms());
+  episodes(&f, "a", "b", na);
+  episodes(&f, "b", "d", nb);
+  episodes(&f, "d", "a", nd);
+  episodes(&f, "w", "b", nw);
+  *hidden = 0;
+  check_parent(&f, "h", hkids, ARRAY_LEN(hkids), &checked, hidden);
+  check_parent(&f, "c", ckids, ARRAY_LEN(ckids), &checked, hidden);
+  for (size_t i = 0; i < ARRAY_LEN(all); i++)
+    check_rows(&f, all[i]);
+  {
+    /* Admissions: each ward's own count, small ones suppressed. */
+    const char *w[] = {"a", "b", "d", "w"};
+    int nv[] = {na, nb, nd, nw};
+    for (size_t i = 0; i < ARRAY_LEN(w); i++) {
+      json_t *j = flow_of(&f, w[i], true);
+      if (suppress_small(nv[i]))
+        assert_null_key(j, "admissions");
+      else
+        assert_int_key(j, "admissions", nv[i]);
+      json_decref(j);
+    }
+  }
+  cube_free(f.cube);
+  org_free(f.org);
+  return checked;
+}
+
+/* One ward with small counts among large ones: for every figure of the
+ * flow, the hospital's shown value minus its wards' shown values never
+ * yields a's (or any) suppressed cell, nor does the county's minus the
+ * other hospital's. Here the hospital's admissions (33 = 3 + 23 + 7)
+ * would give a's 3 back: withheld. */
+static void test_flow_tree_one_small(void **state) {
+  size_t hidden, checked;
+  struct cubefx f;
+  struct error err;
+  json_t *j;
+  (void)state;
+  checked = run_tree(3, 23, 7, 30, &hidden);
+  assert_true(checked > 0);
+  assert_int_equal(org_load_json(TREE_ORG, strlen(TREE_ORG), &f.org, &err), 0);
+  f.cube = cube_new(f.org, CUBE_DEFAULT_DAYS);
+  f.today = chrono_local_date(chrono_now_ms());
+  episodes(&f, "a", "b", 3);
+  episodes(&f, "b", "d", 23);
+  episodes(&f, "d", "a", 7);
+  episodes(&f, "w", "b", 30);
+  j = flow_of(&f, "h", true);
+  assert_null_key(j, "admissions");
+  assert_true(json_is_array(json_object_get(j, "withheld")));
+  json_decref(j);
+  /* The county (63) minus g (30) would give h back. */
+  j = flow_of(&f, "c", true);
+  assert_null_key(j, "admissions");
+  json_decref(j);
+  j = flow_of(&f, "g", true);
+  assert_int_key(j, "admissions", 30);
+  json_decref(j);
+  cube_free(f.cube);
+  org_free(f.org);
+}
+
+/* Two small wards (3 and 4 episodes: 7 over two cells, each open): the
+ * hospital's totals are shown, and every shown figure still passes. */
+static void test_flow_tree_two_small(void **state) {
+  size_t hidden, checked;
+  struct cubefx f;
+  struct error err;
+  json_t *j;
+  (void)state;
+  checked = run_tree(3, 23, 4, 30, &hidden);
+  /* Shown at the hospital or the county: the scalars, the histogram, the
+   * occupancy averages and more (42 in all), 7 of them over hidden ward
+   * cells (two or more, summing to 5 or more). */
+  assert_true(checked >= 40);
+  assert_true(hidden >= 5);
+  assert_int_equal(org_load_json(TREE_ORG, strlen(TREE_ORG), &f.org, &err), 0);
+  f.cube = cube_new(f.org, CUBE_DEFAULT_DAYS);
+  f.today = chrono_local_date(chrono_now_ms());
+  episodes(&f, "a", "b", 3);
+  episodes(&f, "b", "d", 23);
+  episodes(&f, "d", "a", 4);
+  episodes(&f, "w", "b", 30);
+  j = flow_of(&f, "h", true);
+  assert_int_key(j, "admissions", 30);
+  assert_int_key(j, "discharges", 30);
+  assert_int_key(json_object_get(j, "los_days"), "n", 30);
+  json_decref(j);
+  cube_free(f.cube);
+  org_free(f.org);
+}
+
+/* Exhaustively, for a county over one hospital over three wards and one
+ * figure: every combination of ward counts 0..8. A reader who holds all
+ * five answers and knows that a suppressed cell is 1..4, a withheld one
+ * at least 5, and that every parent is the sum of its children, must be
+ * left with at least two values for every suppressed cell. */
+struct tiny {
+  struct org *org;
+  int64_t v[3];
+  int64_t skew; /* added to h and k: the cube moved between reads */
+  int fail;     /* nonzero: the callback's error */
+};
+
+static int tiny_flow(void *ctx, const char *unit, struct buf *out,
+                     struct error *err) {
+  struct tiny *t = ctx;
+  int64_t v = t->v[0] + t->v[1] + t->v[2] + t->skew;
+  if (t->fail != 0)
+    return error_set(err, t->fail, "not loaded");
+  if (unit[0] >= 'a' && unit[0] <= 'c' && unit[1] == '\0')
+    v = t->v[unit[0] - 'a'];
+  return buf_printf(out, "{\"unit\":\"%s\",\"admissions\":%" PRId64 "}", unit,
+                    v);
+}
+
+static const char TINY_ORG[] =
+    "{\"id\":\"k\",\"name\":{\"fi\":\"K\"},\"units\":["
+    "{\"id\":\"k\",\"type\":\"county\",\"name\":{\"fi\":\"K\"}},"
+    "{\"id\":\"h\",\"type\":\"hospital\",\"parent\":\"k\","
+    "\"name\":{\"fi\":\"H\"}},"
+    "{\"id\":\"a\",\"type\":\"ward\",\"parent\":\"h\","
+    "\"name\":{\"fi\":\"A\"},\"beds\":10},"
+    "{\"id\":\"b\",\"type\":\"ward\",\"parent\":\"h\","
+    "\"name\":{\"fi\":\"B\"},\"beds\":10},"
+    "{\"id\":\"c\",\"type\":\"ward\",\"parent\":\"h\","
+    "\"name\":{\"fi\":\"C\"},\"beds\":10}]}";
+
+/* -1 shown as null suppressed, -2 withheld, else the value. */
+static int64_t tiny_answer(struct tiny *t, const char *unit) {
+  struct buf b;
+  struct error err;
+  json_t *j, *v, *sup;
+  int64_t out;
+  buf_init(&b, BIG);
+  assert_int_equal(suppress_flow_tree(t->org, unit, tiny_flow, t, &b, &err), 0);
+  j = parse(buf_str(&b));
+  v = json_object_get(j, "admissions");
+  sup = json_object_get(j, "suppressed");
+  if (json_is_integer(v))
+    out = (int64_t)json_integer_value(v);
+  else
+    out = json_array_size(sup) > 0 ? -1 : -2;
+  json_decref(j);
+  buf_release(&b);
+  return out;
+}
+
+static bool fits(int64_t answer, int64_t v) {
+  if (answer == -1)
+    return suppress_small(v);
+  if (answer == -2)
+    return v >= SUPPRESS_MIN;
+  return answer == v;
+}
+
+static void test_flow_tree_exhaustive(void **state) {
+  struct tiny t = {NULL, {0, 0, 0}, 0, 0};
+  struct error err;
+  size_t cases = 0, suppressed = 0;
+  (void)state;
+  assert_int_equal(org_load_json(TINY_ORG, strlen(TINY_ORG), &t.org, &err), 0);
+  for (int x = 0; x <= 8; x++)
+    for (int y = 0; y <= 8; y++)
+      for (int z = 0; z <= 8; z++) {
+        int64_t ans[3], ah, ak;
+        int64_t lo[3] = {99, 99, 99}, hi[3] = {-1, -1, -1};
+        t.v[0] = x;
+        t.v[1] = y;
+        t.v[2] = z;
+        ans[0] = tiny_answer(&t, "a");
+        ans[1] = tiny_answer(&t, "b");
+        ans[2] = tiny_answer(&t, "c");
+        ah = tiny_answer(&t, "h");
+        ak = tiny_answer(&t, "k");
+        /* The rules themselves. */
+        for (int i = 0; i < 3; i++)
+          assert_int_equal(ans[i], suppress_small(t.v[i]) ? -1 : t.v[i]);
+        assert_int_equal(ah, ak); /* k = h: one answer */
+        /* Everything the reader can reconcile. */
+        for (int p = 0; p <= 40; p++)
+          for (int q = 0; q <= 40; q++)
+            for (int r = 0; r <= 40; r++) {
+              int64_t c[3] = {p, q, r};
+              if (!fits(ans[0], p) || !fits(ans[1], q) || !fits(ans[2], r) ||
+                  !fits(ah, p + q + r) || !fits(ak, p + q + r))
+                continue;
+              for (int i = 0; i < 3; i++) {
+                if (c[i] < lo[i])
+                  lo[i] = c[i];
+                if (c[i] > hi[i])
+                  hi[i] = c[i];
+              }
+            }
+        for (int i = 0; i < 3; i++) {
+          assert_true(lo[i] <= t.v[i] && t.v[i] <= hi[i]);
+          if (ans[i] == -1) {
+            suppressed++;
+            if (hi[i] <= lo[i])
+              fail_msg("(%d,%d,%d): cell %d pinned to %" PRId64, x, y, z, i,
+                       lo[i]);
+          }
+        }
+        /* A shown hospital over suppressed cells: their sum is >= 5. */
+        if (ah >= 0) {
+          int64_t hid = 0;
+          for (int i = 0; i < 3; i++)
+            hid += ans[i] == -1 ? t.v[i] : 0;
+          assert_true(hid == 0 || hid >= SUPPRESS_MIN);
+        }
+        cases++;
+      }
+  assert_int_equal(cases, 729);
+  assert_true(suppressed > 300);
+  org_free(t.org);
+}
+
+/* Figures that do not add up (the cube changed between the reads): the
+ * unit answered for must agree with its wards, or the answer is
+ * ERR_AGAIN; another unit's disagreement is replaced by the sum. The
+ * callback's errors and unknown units pass through. */
+static void test_flow_tree_errors(void **state) {
+  struct tiny t = {NULL, {3, 9, 7}, 1, 0};
+  struct error err;
+  struct buf b;
+  (void)state;
+  assert_int_equal(org_load_json(TINY_ORG, strlen(TINY_ORG), &t.org, &err), 0);
+  buf_init(&b, BIG);
+  assert_int_equal(suppress_flow_tree(t.org, "h", tiny_flow, &t, &b, &err),
+                   ERR_AGAIN);
+  assert_int_equal(b.len, 0);
+  /* Answering for b, h's disagreement does not matter: h is taken as its
+   * wards' sum (19), withheld (19 - 9 - 7 gives a's 3), and b shown. */
+  assert_int_equal(suppress_flow_tree(t.org, "b", tiny_flow, &t, &b, &err), 0);
+  assert_string_equal(
+      buf_str(&b),
+      "{\"unit\":\"b\",\"admissions\":9,\"suppressed\":[],\"withheld\":[]}");
+  t.skew = 0;
+  assert_int_equal(tiny_answer(&t, "h"), -2);
+  t.fail = ERR_AGAIN;
+  buf_reset(&b);
+  assert_int_equal(suppress_flow_tree(t.org, "a", tiny_flow, &t, &b, &err),
+                   ERR_AGAIN);
+  t.fail = ERR_IO;
+  assert_int_equal(suppress_flow_tree(t.org, "a", tiny_flow, &t, &b, &err),
+                   ERR_IO);
+  assert_int_equal(suppress_flow_tree(t.org, "nope", tiny_flow, &t, &b, &err),
+                   ERR_NOTFOUND);
+  buf_release(&b);
+  org_free(t.org);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_predicates),
       cmocka_unit_test(test_flow),
       cmocka_unit_test(test_flow_keeps_shown_values),
+      cmocka_unit_test(test_flow_tree_one_small),
+      cmocka_unit_test(test_flow_tree_two_small),
+      cmocka_unit_test(test_flow_tree_exhaustive),
+      cmocka_unit_test(test_flow_tree_errors),
       cmocka_unit_test_setup_teardown(test_board_wards, setup_board,
                                       teardown_board),
       cmocka_unit_test_setup_teardown(test_board_totals, setup_board,
