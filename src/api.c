@@ -30,8 +30,10 @@
 
 #include "api_auth.h"
 #include "audit.h"
+#include "chrono.h"
 #include "log.h"
 #include "mem.h"
+#include "schedule.h"
 #include "suppress.h"
 
 #define METRICS_MAX (4u * 1024u * 1024u)
@@ -44,6 +46,7 @@ struct api {
 };
 
 static const char *const unit_param[] = {"unit", NULL};
+static const char *const t3_params[] = {"unit", "group", "at", NULL};
 
 /* Maps an app callback's failure to a reply. */
 static void reply_failure(struct http_reply *rep, int rc, const char *what,
@@ -265,7 +268,8 @@ static int h_flow(void *ctx, const struct http_request *req,
   if (rc == 0 && acc.detail == API_AUTH_SUPPRESSED) {
     struct buf s;
     buf_init(&s, API_MAX_BODY);
-    rc = suppress_flow_json(buf_str(&b), b.len, &s, &e);
+    rc = suppress_flow_tree(api->ctx.org, unit, api->ctx.flow_json,
+                            api->ctx.app, &s, &e);
     buf_release(&b);
     b = s;
     if (rc == ERR_NOTFOUND)
@@ -274,6 +278,46 @@ static int h_flow(void *ctx, const struct http_request *req,
   if (rc != 0) {
     buf_release(&b);
     reply_failure(rep, rc, "flow", unit, &e);
+    return 0;
+  }
+  http_reply_json(rep, 200, &b);
+  return 0;
+}
+
+static int h_t3(void *ctx, const struct http_request *req,
+                struct http_reply *rep) {
+  const struct api *api = ctx;
+  const struct http_query *q = http_request_query(req);
+  const char *gs = http_query_get(q, "group");
+  const char *at = http_query_get(q, "at");
+  enum t3_group g = T3_PHYSICIAN;
+  struct api_auth_access acc;
+  struct error e = {0};
+  int64_t t0 = chrono_now_ms();
+  const char *unit;
+  struct buf b;
+  int rc;
+  if (!unit_ok(api, req, rep, true, &unit))
+    return 0;
+  if (gs != NULL && schedule_group_from_code(gs, &g) != 0) {
+    http_reply_error(rep, 400, "invalid_parameter", "group", "group");
+    return 0;
+  }
+  if (at != NULL && chrono_parse_iso(at, strlen(at), &t0, NULL) != 0) {
+    http_reply_error(rep, 400, "invalid_parameter", "at", "at");
+    return 0;
+  }
+  if (api->ctx.t3_json == NULL) {
+    http_reply_error(rep, 503, "unavailable", NULL, NULL);
+    return 0;
+  }
+  if (!access_ok(api, req, rep, unit, &acc))
+    return 0;
+  buf_init(&b, API_MAX_BODY);
+  rc = api->ctx.t3_json(api->ctx.app, unit, g, t0, &b, &e);
+  if (rc != 0) {
+    buf_release(&b);
+    reply_failure(rep, rc, "t3", unit, &e);
     return 0;
   }
   http_reply_json(rep, 200, &b);
@@ -338,6 +382,7 @@ int api_install(struct http_server *srv, const struct api_ctx *ctx,
         {HTTP_M_GET, "/api/v1/bedboard", 0, unit_param, "bedboard", h_bedboard,
          api},
         {HTTP_M_GET, "/api/v1/flow", 0, unit_param, "flow", h_flow, api},
+        {HTTP_M_GET, "/api/v1/t3", 0, t3_params, "t3", h_t3, api},
         {HTTP_M_GET, "/api/v1/status", 0, NULL, "status", h_status, api},
         {HTTP_M_GET, "/api/v1/stream", 0, NULL, "stream", h_stream, api},
     };

@@ -14,6 +14,12 @@
  *                              rights (api_auth_access decides)
  *   GET /api/v1/flow?unit=ID   patient flow (the app's callback), small
  *                              cells suppressed as for the bed board
+ *   GET /api/v1/t3?unit=ID[&group=G][&at=T]  T3 of the unit's
+ *                              professionals of group G (physician by
+ *                              default; schedule_group_from_code's codes)
+ *                              at the RFC 3339 instant T (default now):
+ *                              aggregates over professionals only (the
+ *                              app's callback), scoped like flow
  *   GET /api/v1/status         ingest status (the app's callback)
  *   GET /api/v1/stream         server-sent events (stream.h)
  *
@@ -40,6 +46,7 @@
 #include "http.h"
 #include "org.h"
 #include "stream.h"
+#include "t3.h"
 
 #define API_MAX_BODY (64u * 1024u * 1024u) /* a JSON response, bytes */
 
@@ -65,6 +72,9 @@ struct api_ctx {
   int (*status_json)(void *app, struct buf *out, struct error *err);
   int (*flow_json)(void *app, const char *unit, struct buf *out,
                    struct error *err);
+  /* T3 of 'unit' and group 'g' at 't0' (UTC ms), as schedule_t3_json. */
+  int (*t3_json)(void *app, const char *unit, enum t3_group g, int64_t t0,
+                 struct buf *out, struct error *err);
   /* Appends more Prometheus text to /metrics (the app's own counters). */
   int (*metrics_text)(void *app, struct buf *out, struct error *err);
 };

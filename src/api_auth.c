@@ -91,6 +91,11 @@ static const struct {
     {"/metrics", AUTH_PERM_FEEDS},
 };
 
+/* The FHIR endpoint (api_fhir.h): /fhir/r4 and below. */
+static bool is_fhir(const char *path) {
+  return strcmp(path, "/fhir/r4") == 0 || strncmp(path, "/fhir/r4/", 9) == 0;
+}
+
 static bool in_list(const char *path, const char *const *list, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (strcmp(path, list[i]) == 0)
@@ -380,10 +385,14 @@ int api_auth_authorize(void *ctx, const struct http_request *req,
   for (size_t i = 0; i < ARRAY_LEN(needs); i++)
     if (strcmp(path, needs[i].path) == 0 && !(perms & needs[i].perm))
       return ERR_DENIED;
+  /* The FHIR endpoint is a feed (source systems post to it): the feeds
+   * permission, not bound to a unit. */
+  if (is_fhir(path) && !(perms & AUTH_PERM_FEEDS))
+    return ERR_DENIED;
 
   /* 5. Scope. */
   if ((route_flags & HTTP_ROUTE_PERSON_LEVEL) ||
-      !in_list(path, unscoped, ARRAY_LEN(unscoped))) {
+      (!in_list(path, unscoped, ARRAY_LEN(unscoped)) && !is_fhir(path))) {
     const char *id = http_query_get(http_request_query(req), "unit");
     if (id != NULL) {
       unit = org_unit_find(a->org, id);

@@ -28,6 +28,7 @@
 
 #include "api.h"
 #include "api_auth.h"
+#include "api_fhir.h"
 #include "config.h"
 #include "http.h"
 #include "ingest.h"
@@ -64,6 +65,12 @@ static int flow_json(void *ctx, const char *unit, struct buf *out,
                      struct error *err) {
   struct app *a = ctx;
   return ingest_flow_json(a->in, unit, out, err);
+}
+
+static int t3_json(void *ctx, const char *unit, enum t3_group g, int64_t t0,
+                   struct buf *out, struct error *err) {
+  struct app *a = ctx;
+  return ingest_t3_json(a->in, unit, g, t0, out, err);
 }
 
 static int metrics(void *ctx, struct buf *out, struct error *err) {
@@ -104,6 +111,7 @@ int cli_serve_main(int argc, char **argv) {
   struct http_server *http = NULL;
   struct stream_hub *hub = NULL;
   struct api *api = NULL;
+  struct api_fhir *fhir = NULL;
   struct api_auth *auth = NULL;
   struct app app;
   sigset_t set;
@@ -237,10 +245,20 @@ int cli_serve_main(int argc, char **argv) {
     actx.hub = hub;
     actx.status_json = status_json;
     actx.flow_json = flow_json;
+    actx.t3_json = t3_json;
     actx.metrics_text = metrics;
     actx.app = &app;
-    if (api_install(http, &actx, &api, &err) < 0 ||
-        http_server_start(http, &err) < 0)
+    if (api_install(http, &actx, &api, &err) < 0)
+      goto fail;
+    /* The FHIR endpoint when the organisation has a FHIR channel. */
+    for (size_t i = 0; i < org_channel_count(actx.org); i++) {
+      if (strcmp(org_channel_at(actx.org, i)->type, "fhir") == 0) {
+        if (api_fhir_install(http, in, NULL, &fhir, &err) < 0)
+          goto fail;
+        break;
+      }
+    }
+    if (http_server_start(http, &err) < 0)
       goto fail;
     app.http = http;
   }
@@ -272,6 +290,7 @@ fail:
   ingest_close(in);
   http_server_free(http);
   api_free(api);
+  api_fhir_free(fhir);
   api_auth_free(auth);
   stream_hub_free(hub);
   config_free(cfg);

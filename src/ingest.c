@@ -23,6 +23,7 @@
 #include <inttypes.h>
 #include <stddef.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@
 #include "adt.h"
 #include "chrono.h"
 #include "cube.h"
+#include "fhir.h"
 #include "hl7.h"
 #include "log.h"
 #include "mem.h"
@@ -70,6 +72,17 @@ struct ingest_item {
   ingest_done_fn done;
   void *ctx;
   char peer[PEER_MAX];
+  /* FHIR items (ingest_submit_fhir): */
+  bool fhir;
+  json_t *fres;              /* the resource; a Slot is mapped by the writer */
+  struct fhir_schedule fsch; /* a Schedule, mapped on submit */
+  struct fhir_issue fiss;    /* why it was refused */
+  /* A transaction Bundle: its Schedules (mapped on submit) and the events
+   * of its Slots (mapped by the writer), applied all or nothing. */
+  struct fhir_schedule *bsch;
+  size_t nbsch;
+  struct event *bev;
+  size_t nbev;
   struct hl7_msg msg; /* last: about 25 KiB, filled by hl7_parse, not zeroed */
 };
 
@@ -90,8 +103,9 @@ struct ingest {
   struct store *rst;
   pthread_mutex_t rlock;
   struct bedboard *bb;
-  struct schedule *sched;     /* appointment books (T3); guarded by cube_lock */
-  pthread_rwlock_t cube_lock; /* the cube is read by HTTP threads */
+  struct schedule *sched; /* appointment books (T3); guarded by cube_lock */
+  struct fhir_schedules *fsched; /* FHIR Schedules; the writer's alone */
+  pthread_rwlock_t cube_lock;    /* the cube is read by HTTP threads */
   struct stream_hub *hub;
   int lock_fd;
 
@@ -148,6 +162,9 @@ void ingest_item_free(struct ingest_item *item) {
     return;
   mem_free(item->data);
   mem_free(item->sealed);
+  json_decref(item->fres);
+  mem_free(item->bsch);
+  mem_free(item->bev);
   mem_free(item);
 }
 
@@ -156,7 +173,7 @@ int ingest_item_ack(const struct ingest_item *item, int64_t now_ms,
   const char *code = "AA";
   struct hl7_ack_error ae;
   const struct hl7_ack_error *pe = NULL;
-  if (item->outcome == INGEST_FAILED)
+  if (item->outcome == INGEST_FAILED || item->fhir)
     return ERR_STATE;
   if (item->outcome == INGEST_ERROR || item->outcome == INGEST_REJECTED) {
     code = item->outcome == INGEST_ERROR ? "AE" : "AR";
@@ -305,6 +322,204 @@ static void prepare(struct ingest *in, struct ingest_item *it) {
   it->prep = PREP_OK;
 }
 
+/* A FHIR refusal: the issue, and the reason and location the dead letter
+ * keeps. */
+static void fhir_refuse(struct ingest_item *it, enum prep p) {
+  it->prep = p;
+  memset(&it->aerr, 0, sizeof it->aerr);
+  copy_text(it->aerr.text, sizeof it->aerr.text, it->fiss.diagnostics);
+}
+
+/* A transaction Bundle: every entry a Schedule or a Slot, the Schedules
+ * mapped here. */
+static void prepare_bundle(struct ingest *in, struct ingest_item *it) {
+  const char *btype = json_string_value(json_object_get(it->fres, "type"));
+  json_t *entries = json_object_get(it->fres, "entry"), *e;
+  size_t n = json_array_size(entries), i;
+  it->prep = PREP_OK;
+  if (btype == NULL || strcmp(btype, "transaction") != 0) {
+    snprintf(it->fiss.code, sizeof it->fiss.code, "not-supported");
+    snprintf(it->fiss.expression, sizeof it->fiss.expression, "Bundle.type");
+    snprintf(it->fiss.diagnostics, sizeof it->fiss.diagnostics,
+             "only a transaction Bundle is taken as one message");
+    fhir_refuse(it, PREP_AE);
+    return;
+  }
+  if (n > INGEST_FHIR_BUNDLE_MAX) {
+    snprintf(it->fiss.code, sizeof it->fiss.code, "too-long");
+    snprintf(it->fiss.expression, sizeof it->fiss.expression, "Bundle.entry");
+    snprintf(it->fiss.diagnostics, sizeof it->fiss.diagnostics,
+             "more than %u entries", (unsigned)INGEST_FHIR_BUNDLE_MAX);
+    fhir_refuse(it, PREP_AE);
+    return;
+  }
+  it->bsch = mem_calloc(n ? n : 1, sizeof *it->bsch);
+  json_array_foreach(entries, i, e) {
+    json_t *res = json_object_get(e, "resource");
+    const char *t = fhir_resource_type(res);
+    if (strcmp(t, "Schedule") == 0) {
+      if (fhir_schedule_map(res, in->org, it->ch, in->keys,
+                            &it->bsch[it->nbsch], &it->fiss) < 0) {
+        fhir_refuse(it, PREP_AE);
+        return;
+      }
+      it->nbsch++;
+    } else if (strcmp(t, "Slot") != 0) {
+      snprintf(it->fiss.code, sizeof it->fiss.code, "not-supported");
+      snprintf(it->fiss.expression, sizeof it->fiss.expression,
+               "Bundle.entry[%zu].resource", i);
+      snprintf(it->fiss.diagnostics, sizeof it->fiss.diagnostics,
+               "entry %zu: only Schedule and Slot are supported", i);
+      fhir_refuse(it, PREP_AE);
+      return;
+    }
+  }
+}
+
+/* Maps a transaction Bundle's Slots (the writer): against its own
+ * Schedules first, then the table. Nothing is applied here. */
+static void map_bundle(struct ingest *in, struct ingest_item *it) {
+  json_t *entries = json_object_get(it->fres, "entry"), *e;
+  struct fhir_schedules *own = fhir_schedules_new();
+  size_t n = json_array_size(entries), i;
+  for (i = 0; i < it->nbsch; i++)
+    if (fhir_schedules_put(own, &it->bsch[i]) < 0)
+      break; /* cannot happen: n <= INGEST_FHIR_BUNDLE_MAX */
+  it->bev = mem_calloc(n ? n : 1, sizeof *it->bev);
+  it->nbev = 0;
+  json_array_foreach(entries, i, e) {
+    json_t *res = json_object_get(e, "resource");
+    const char *ref;
+    const struct fhir_schedules *tab = in->fsched;
+    struct event *ev = &it->bev[it->nbev];
+    if (strcmp(fhir_resource_type(res), "Slot") != 0)
+      continue;
+    ref = json_string_value(
+        json_object_get(json_object_get(res, "schedule"), "reference"));
+    if (ref != NULL && strncmp(ref, "Schedule/", 9) == 0 &&
+        fhir_schedules_find(own, ref + 9) != NULL)
+      tab = own;
+    if (fhir_slot_map(res, it->ch, in->keys, tab, it->received_at, ev,
+                      &it->fiss) < 0) {
+      char expr[128];
+      snprintf(expr, sizeof expr, "Bundle.entry[%zu].resource.%.30s", i,
+               strncmp(it->fiss.expression, "Slot.", 5) == 0
+                   ? it->fiss.expression + 5
+                   : it->fiss.expression);
+      copy_text(it->fiss.expression, sizeof it->fiss.expression, expr);
+      fhir_refuse(it, PREP_AE);
+      it->nbev = 0;
+      break;
+    }
+    {
+      char key[EVENT_KEY_MAX];
+      snprintf(key, sizeof key, "%.150s#%zu", it->source_key, i);
+      event_set_str(ev->source_key, sizeof ev->source_key, key, strlen(key));
+    }
+    it->nbev++;
+  }
+  fhir_schedules_free(own);
+}
+
+/* Parse, channel, key, digest and (for a Schedule) the mapping of a FHIR
+ * resource: everything but what needs the writer's schedule table. */
+static void prepare_fhir(struct ingest *in, struct ingest_item *it,
+                         const char *channel) {
+  const char *type, *id, *vid;
+  char *canon;
+  char hex[2 * STORE_DIGEST_BYTES + 1];
+  int rc;
+
+  it->ch = channel != NULL ? org_channel_find(in->org, channel) : NULL;
+  if (it->ch == NULL || strcmp(it->ch->type, "fhir") != 0) {
+    snprintf(it->fiss.code, sizeof it->fiss.code, "not-supported");
+    snprintf(it->fiss.diagnostics, sizeof it->fiss.diagnostics,
+             "no FHIR channel '%.60s' is configured", channel ? channel : "");
+    it->ch = NULL;
+    fhir_refuse(it, PREP_AR);
+    return;
+  }
+  rc = fhir_parse(it->data, it->len, &it->fres, &it->fiss);
+  if (rc < 0) {
+    fhir_refuse(it, PREP_AR);
+    return;
+  }
+  type = fhir_resource_type(it->fres);
+  snprintf(it->msg_type, sizeof it->msg_type, "FHIR %.20s", type);
+  canon = json_dumps(it->fres, JSON_COMPACT | JSON_SORT_KEYS);
+  privacy_digest(canon != NULL ? canon : "", canon != NULL ? strlen(canon) : 0,
+                 it->digest);
+  free(canon);
+  for (size_t i = 0; i < STORE_DIGEST_BYTES; i++)
+    snprintf(hex + 2 * i, 3, "%02x", it->digest[i]);
+  id = json_string_value(json_object_get(it->fres, "id"));
+  vid = json_string_value(
+      json_object_get(json_object_get(it->fres, "meta"), "versionId"));
+  if (id == NULL || id[0] == '\0' || strlen(id) >= FHIR_ID_MAX)
+    snprintf(it->source_key, sizeof it->source_key, "%.20s#%s", type, hex);
+  else if (vid != NULL && vid[0] != '\0' && strlen(vid) < FHIR_ID_MAX)
+    snprintf(it->source_key, sizeof it->source_key, "%.20s/%s/_history/%s",
+             type, id, vid);
+  else
+    snprintf(it->source_key, sizeof it->source_key, "%.20s/%s#%s", type, id,
+             hex);
+  if (strcmp(type, "Bundle") == 0) {
+    prepare_bundle(in, it);
+  } else if (strcmp(type, "Schedule") == 0) {
+    rc = fhir_schedule_map(it->fres, in->org, it->ch, in->keys, &it->fsch,
+                           &it->fiss);
+    it->prep = PREP_OK;
+    if (rc < 0)
+      fhir_refuse(it, PREP_AE);
+  } else if (strcmp(type, "Slot") == 0) {
+    it->prep = PREP_OK; /* mapped by the writer, with the Schedules */
+  } else {
+    char t[24];
+    copy_text(t, sizeof t, type);
+    for (char *c = t; *c != '\0'; c++)
+      if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f || *c == '"')
+        *c = '?';
+    snprintf(it->fiss.code, sizeof it->fiss.code, "not-supported");
+    snprintf(it->fiss.expression, sizeof it->fiss.expression, "resourceType");
+    snprintf(it->fiss.diagnostics, sizeof it->fiss.diagnostics,
+             "resourceType '%s' is not supported (Schedule, Slot)", t);
+    fhir_refuse(it, PREP_AE);
+  }
+}
+
+/* Queues a prepared item. */
+static int enqueue(struct ingest *in, struct ingest_item *it);
+
+int ingest_submit_fhir(struct ingest *in, const char *channel, const char *data,
+                       size_t len, const char *peer, ingest_done_fn done,
+                       void *ctx) {
+  struct ingest_item *it = mem_alloc(sizeof *it);
+  memset(it, 0, offsetof(struct ingest_item, msg));
+  it->fhir = true;
+  it->data = mem_alloc(len + 1);
+  memcpy(it->data, data, len);
+  it->data[len] = '\0';
+  it->len = len;
+  it->done = done;
+  it->ctx = ctx;
+  it->received_at = chrono_now_ms();
+  snprintf(it->peer, sizeof it->peer, "%s", peer ? peer : "");
+  prepare_fhir(in, it, channel);
+  if (seal_payload(in, it) < 0) {
+    ingest_item_free(it);
+    return ERR_CRYPTO;
+  }
+  return enqueue(in, it);
+}
+
+const struct fhir_issue *
+ingest_item_fhir_issue(const struct ingest_item *item) {
+  if (!item->fhir ||
+      (item->outcome != INGEST_ERROR && item->outcome != INGEST_REJECTED))
+    return NULL;
+  return &item->fiss;
+}
+
 int ingest_submit_hl7(struct ingest *in, const char *data, size_t len,
                       const char *peer, ingest_done_fn done, void *ctx) {
   struct ingest_item *it = mem_alloc(sizeof *it);
@@ -326,7 +541,10 @@ int ingest_submit_hl7(struct ingest *in, const char *data, size_t len,
     ingest_item_free(it);
     return ERR_CRYPTO;
   }
+  return enqueue(in, it);
+}
 
+static int enqueue(struct ingest *in, struct ingest_item *it) {
   pthread_mutex_lock(&in->lock);
   while (!in->closing && in->depth >= in->opt.queue_max)
     pthread_cond_wait(&in->space, &in->lock);
@@ -393,7 +611,9 @@ static int dead_letter(struct ingest *in, struct ingest_item *it,
   struct store_dead_letter d;
   char loc[32] = "";
   int64_t id;
-  if (it->aerr.segment[0] != '\0') {
+  if (it->fhir) {
+    snprintf(loc, sizeof loc, "%.31s", it->fiss.expression);
+  } else if (it->aerr.segment[0] != '\0') {
     if (it->aerr.field > 0)
       snprintf(loc, sizeof loc, "%s-%u", it->aerr.segment, it->aerr.field);
     else
@@ -437,7 +657,15 @@ static int process(struct ingest *in, struct ingest_item *it,
         count(in, chan, STORE_C_DUPLICATES);
         return 0;
       }
-      {
+      if (it->fhir) {
+        snprintf(it->fiss.code, sizeof it->fiss.code, "conflict");
+        snprintf(it->fiss.expression, sizeof it->fiss.expression,
+                 "meta.versionId");
+        snprintf(it->fiss.diagnostics, sizeof it->fiss.diagnostics,
+                 "version '%.60s' was already sent with different content",
+                 it->source_key);
+        fhir_refuse(it, PREP_AE);
+      } else {
         char text[REASON_MAX];
         snprintf(text, sizeof text,
                  "MSH-10: control id '%.60s' was already used for a different "
@@ -445,6 +673,21 @@ static int process(struct ingest *in, struct ingest_item *it,
                  it->source_key);
         set_error(it, PREP_AE, "MSH", 10, 0, 204, text);
       }
+    }
+  }
+  if (it->prep == PREP_OK && it->fhir &&
+      strcmp(fhir_resource_type(it->fres), "Bundle") == 0)
+    map_bundle(in, it);
+  if (it->prep == PREP_OK && it->fhir &&
+      strcmp(fhir_resource_type(it->fres), "Slot") == 0) {
+    rc = fhir_slot_map(it->fres, it->ch, in->keys, in->fsched, it->received_at,
+                       &it->res.ev[0], &it->fiss);
+    if (rc < 0) {
+      fhir_refuse(it, PREP_AE);
+    } else {
+      event_set_str(it->res.ev[0].source_key, sizeof it->res.ev[0].source_key,
+                    it->source_key, strlen(it->source_key));
+      it->res.n = 1;
     }
   }
   if (it->prep == PREP_OK) {
@@ -493,6 +736,25 @@ static int process(struct ingest *in, struct ingest_item *it,
         log_warn("ingest", "event %" PRId64 " not applied to the books: %s",
                  it->res.ev[i].seq, berr.msg);
     }
+    for (size_t i = 0; i < it->nbev; i++) {
+      struct error berr;
+      rc = store_event_append(in->wst, mid, &it->bev[i], err);
+      if (rc < 0)
+        return rc;
+      if (schedule_apply(in->sched, &it->bev[i], &berr) < 0)
+        log_warn("ingest", "event %" PRId64 " not applied to the books: %s",
+                 it->bev[i].seq, berr.msg);
+    }
+    for (size_t i = 0; i < it->nbsch; i++)
+      if (fhir_schedules_put(in->fsched, &it->bsch[i]) < 0)
+        log_warn("ingest", "over %u FHIR Schedules",
+                 (unsigned)FHIR_SCHEDULES_MAX);
+    if (it->fhir && it->fsch.id[0] != '\0' &&
+        fhir_schedules_put(in->fsched, &it->fsch) < 0)
+      log_warn("ingest",
+               "FHIR Schedule stored but over %u Schedules: its "
+               "Slots are refused",
+               (unsigned)FHIR_SCHEDULES_MAX);
     it->outcome = INGEST_ACCEPTED;
     count(in, chan, STORE_C_ACCEPTED);
     if (it->res.flags & EVENT_F_UNVERIFIED_ID)
@@ -519,11 +781,70 @@ static int apply_cb(void *ctx, const struct event *ev) {
   return 0;
 }
 
-/* Builds the bed board and the books from the log (at open, before any
- * reader). */
+/* One stored FHIR Schedule back into the table (rebuild). */
+static int schedule_cb(void *ctx, const struct store_payload_row *row) {
+  struct ingest *in = ctx;
+  const struct org_channel *ch = org_channel_find(in->org, row->channel);
+  char ad[EVENT_ID_MAX + EVENT_KEY_MAX + 2];
+  struct fhir_schedule s;
+  struct fhir_issue iss;
+  struct error err;
+  unsigned char *plain = NULL;
+  size_t len = 0;
+  json_t *res = NULL;
+  int n;
+  if (ch == NULL || strcmp(ch->type, "fhir") != 0 ||
+      (strncmp(row->source_key, "Schedule/", 9) != 0 &&
+       strncmp(row->source_key, "Bundle", 6) != 0))
+    return 0;
+  n = snprintf(ad, sizeof ad, "%s|%s", row->channel, row->source_key);
+  error_clear(&err);
+  if (privacy_open_alloc(in->keys, row->sealed, row->sealed_len, ad, (size_t)n,
+                         &plain, &len, &err) < 0) {
+    log_warn("ingest", "rebuild: FHIR Schedule %" PRId64 " unreadable: %s",
+             row->id, err.msg);
+    return 0;
+  }
+  memset(&iss, 0, sizeof iss);
+  if (fhir_parse((const char *)plain, len, &res, &iss) == 0 &&
+      strcmp(fhir_resource_type(res), "Bundle") == 0) {
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(res, "entry"), i, e) {
+      json_t *r = json_object_get(e, "resource");
+      if (strcmp(fhir_resource_type(r), "Schedule") == 0 &&
+          (fhir_schedule_map(r, in->org, ch, in->keys, &s, &iss) != 0 ||
+           fhir_schedules_put(in->fsched, &s) != 0))
+        log_warn("ingest",
+                 "rebuild: a Schedule of Bundle %" PRId64 " no longer maps: %s",
+                 row->id, iss.diagnostics);
+    }
+  } else if (res != NULL &&
+             fhir_schedule_map(res, in->org, ch, in->keys, &s, &iss) == 0) {
+    if (fhir_schedules_put(in->fsched, &s) < 0)
+      log_warn("ingest", "rebuild: over %u FHIR Schedules",
+               (unsigned)FHIR_SCHEDULES_MAX);
+  } else {
+    log_warn("ingest", "rebuild: FHIR Schedule %" PRId64 " no longer maps: %s",
+             row->id, iss.diagnostics);
+  }
+  json_decref(res);
+  sodium_memzero(plain, len);
+  mem_free(plain);
+  return 0;
+}
+
+/* Builds the bed board, the books and the FHIR Schedules from the log (at
+ * open, before any reader). */
 static int rebuild(struct ingest *in, struct error *err) {
   struct rebuild_ctx c = {bedboard_new(in->org), schedule_new()};
-  int rc = store_events_scan(in->wst, 0, apply_cb, &c, err);
+  int rc;
+  fhir_schedules_free(in->fsched);
+  in->fsched = fhir_schedules_new();
+  rc = store_payloads_scan(in->wst, STORE_PAYLOAD_MESSAGE, 0, 0, schedule_cb,
+                           in, err);
+  if (rc == 0)
+    rc = store_events_scan(in->wst, 0, apply_cb, &c, err);
   if (rc < 0) {
     bedboard_free(c.bb);
     schedule_free(c.sched);
@@ -803,6 +1124,7 @@ fail:
   mem_free(p);
   bedboard_free(in->bb);
   schedule_free(in->sched);
+  fhir_schedules_free(in->fsched);
   store_close(in->rst);
   store_close(in->wst);
   org_free(in->org);
@@ -830,6 +1152,7 @@ void ingest_close(struct ingest *in) {
   pthread_join(in->syncer, NULL);
   bedboard_free(in->bb);
   schedule_free(in->sched);
+  fhir_schedules_free(in->fsched);
   store_close(in->rst);
   store_close(in->wst);
   org_free(in->org);

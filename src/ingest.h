@@ -52,6 +52,7 @@ struct ingest;
 struct ingest_item;
 struct stream_hub;
 struct cube;
+struct fhir_issue;
 
 enum ingest_outcome {
   INGEST_ACCEPTED = 0, /* stored and applied: AA */
@@ -87,16 +88,45 @@ NODISCARD int ingest_submit_hl7(struct ingest *in, const char *data, size_t len,
                                 const char *peer, ingest_done_fn done,
                                 void *ctx);
 
+/* Copies 'len' bytes of one FHIR R4 resource (JSON) for the FHIR channel
+ * 'channel' (org type "fhir") and queues it like ingest_submit_hl7; 'done'
+ * is called once its outcome is durable. Schedule and Slot are understood
+ * (fhir.h): a Schedule is stored (it has no event) and kept in a table the
+ * writer owns and rebuilds at open from the stored Schedules; a Slot is
+ * mapped by the writer against that table. The source key is
+ * "<type>/<id>/_history/<meta.versionId>", or "<type>/<id>#<content
+ * digest>" without a version, so a resend is a duplicate and an update a
+ * new message; the raw JSON is sealed like an HL7 payload. Refusals
+ * (INGEST_REJECTED: unknown channel or unreadable JSON; INGEST_ERROR:
+ * mapping) are dead letters with ingest_item_fhir_issue saying why.
+ * ERR_CLOSED after ingest_close began. */
+#define INGEST_FHIR_BUNDLE_MAX 1000 /* entries of a transaction Bundle */
+
+/* ... and a Bundle of type "transaction" is one message, all or nothing:
+ * its Schedules and Slots (the Slots may name the Bundle's own Schedules)
+ * are all mapped before anything is applied; one refusal refuses the
+ * Bundle (the issue's expression names the entry,
+ * "Bundle.entry[2].resource.start"), else every event is stored and
+ * applied in the same transaction. The Bundle's key is built as above
+ * with the type "Bundle"; its Slot events carry "<key>#<entry index>". */
+NODISCARD int ingest_submit_fhir(struct ingest *in, const char *channel,
+                                 const char *data, size_t len, const char *peer,
+                                 ingest_done_fn done, void *ctx);
+
 /* Waits until every item submitted so far has completed. */
 void ingest_flush(struct ingest *in);
 
 enum ingest_outcome ingest_item_outcome(const struct ingest_item *item);
 void *ingest_item_ctx(const struct ingest_item *item);
-/* Appends the HL7 ACK for a completed item (not for INGEST_FAILED). */
+/* Appends the HL7 ACK for a completed HL7 item (ERR_STATE for
+ * INGEST_FAILED and for FHIR items). */
 NODISCARD int ingest_item_ack(const struct ingest_item *item, int64_t now_ms,
                               struct buf *out);
 /* A short reason for AE/AR outcomes ("" otherwise); no personal data. */
 const char *ingest_item_reason(const struct ingest_item *item);
+/* The OperationOutcome issue of a refused FHIR item; NULL for others. Valid
+ * until the item is freed. */
+const struct fhir_issue *ingest_item_fhir_issue(const struct ingest_item *item);
 void ingest_item_free(struct ingest_item *item);
 
 /* Read-side access for the HTTP API. */

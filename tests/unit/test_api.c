@@ -43,6 +43,7 @@
 #include "mem.h"
 #include "org.h"
 #include "privacy.h"
+#include "schedule.h"
 #include "secstore.h"
 #include "stream.h"
 #include "suppress.h"
@@ -81,6 +82,7 @@ struct fixture {
   struct http_server *srv;
   struct api *api;
   struct api_auth *auth;
+  struct schedule *sched; /* DOMAIN.md 1.4's books at station 'hs' */
   uint16_t port;
   int64_t seq;
   int64_t t0;
@@ -117,6 +119,57 @@ static int app_flow(void *app, const char *unit, struct buf *out,
                           chrono_local_date(chrono_now_ms()), out, err);
   default:
     return buf_printf(out, "{\"unit\":\"%s\",\"admissions\":[1,2,3]}", unit);
+  }
+}
+
+static int app_t3(void *app, const char *unit, enum t3_group g, int64_t t0,
+                  struct buf *out, struct error *err) {
+  struct fixture *fx = app;
+  return schedule_t3_json(fx->sched, unit, g, t0, NULL, out, err);
+}
+
+/* DOMAIN.md 1.4: physicians A-E at 'hs', free non-urgent slots at 12:00
+ * Helsinki time on these days of March 2025 (E has only two), plus an
+ * urgent slot and a booked one for A that must not count. */
+static void load_books(struct fixture *fx) {
+  static const struct {
+    const char *prof;
+    int day;
+    enum event_kind kind;
+    uint32_t flags;
+  } slots[] = {
+      {"A", 3, EV_SLOT_OPENED, 0},  {"A", 4, EV_SLOT_OPENED, 0},
+      {"A", 10, EV_SLOT_OPENED, 0}, {"A", 3, EV_SLOT_OPENED, EVENT_F_URGENT},
+      {"A", 3, EV_SLOT_BOOKED, 0},  {"B", 12, EV_SLOT_OPENED, 0},
+      {"B", 13, EV_SLOT_OPENED, 0}, {"B", 13, EV_SLOT_OPENED, 0},
+      {"C", 5, EV_SLOT_OPENED, 0},  {"C", 20, EV_SLOT_OPENED, 0},
+      {"C", 24, EV_SLOT_OPENED, 0}, {"D", 6, EV_SLOT_OPENED, 0},
+      {"D", 7, EV_SLOT_OPENED, 0},  {"D", 17, EV_SLOT_OPENED, 0},
+      {"E", 4, EV_SLOT_OPENED, 0},  {"E", 5, EV_SLOT_OPENED, 0},
+  };
+  struct error err;
+  fx->sched = schedule_new();
+  for (size_t i = 0; i < ARRAY_LEN(slots); i++) {
+    struct event ev;
+    int64_t start;
+    event_init(&ev);
+    ev.kind = slots[i].kind;
+    assert_int_equal(
+        chrono_from_local(chrono_days_from_civil(2025, 3, slots[i].day), 12, 0,
+                          0, &start),
+        0);
+    ev.occurred_at = start - 86400000;
+    snprintf(ev.unit, sizeof ev.unit, "hs");
+    snprintf(ev.attrs.professional, sizeof ev.attrs.professional, "p%s",
+             slots[i].prof);
+    snprintf(ev.attrs.slot, sizeof ev.attrs.slot, "s%zu", i);
+    snprintf(ev.attrs.prof_group, sizeof ev.attrs.prof_group, "physician");
+    ev.attrs.slot_start = start;
+    ev.attrs.slot_end = start + 20 * 60000;
+    ev.attrs.flags = EVENT_F_BOOKABLE | slots[i].flags;
+    error_clear(&err);
+    if (schedule_apply(fx->sched, &ev, &err) != 0)
+      fail_msg("schedule_apply: %s", err.msg);
   }
 }
 
@@ -243,6 +296,8 @@ static struct fixture *start(bool full) {
     ctx.ready = app_ready;
     ctx.status_json = app_status;
     ctx.flow_json = app_flow;
+    ctx.t3_json = app_t3;
+    load_books(fx);
     ctx.metrics_text = app_metrics;
   }
   memset(&o, 0, sizeof o);
@@ -266,6 +321,7 @@ static void stop(struct fixture *fx) {
   api_auth_free(fx->auth);
   stream_hub_free(fx->hub);
   bedboard_free(fx->bb);
+  schedule_free(fx->sched);
   org_free(fx->org);
   rm_dir(fx->dir);
   mem_free(fx);
@@ -786,12 +842,63 @@ static void test_flow_and_status(void **state) {
   tc_response_free(&r);
 }
 
+/* T3 of DOMAIN.md 1.4 through the API: 14 days (n 5, 1 censored), 12
+ * without censored values, exactly as schedule_t3_json renders it. */
+static void test_t3(void **state) {
+  struct fixture *fx = *state;
+  struct tc_response r;
+  struct error err;
+  struct buf want;
+  json_t *root, *thl, *exc;
+  int64_t t0;
+  assert_int_equal(
+      t3_measure_time(chrono_days_from_civil(2025, 3, 3), 8, 0, &t0), 0);
+  get_as(fx, fx->chief, NULL,
+         "/api/v1/t3?unit=hs&group=physician&at=2025-03-03T06:00:00Z", 200, &r);
+  assert_api_headers(&r);
+  buf_init(&want, BIG);
+  error_clear(&err);
+  assert_int_equal(
+      schedule_t3_json(fx->sched, "hs", T3_PHYSICIAN, t0, NULL, &want, &err),
+      0);
+  assert_string_equal(r.body, buf_str(&want));
+  buf_release(&want);
+  root = json_loads(r.body, 0, NULL);
+  assert_non_null(root);
+  assert_int_equal(json_integer_value(json_object_get(root, "n")), 5);
+  assert_int_equal(json_integer_value(json_object_get(root, "censored")), 1);
+  thl = json_object_get(root, "thl");
+  exc = json_object_get(root, "excluding_censored");
+  assert_true(json_number_value(json_object_get(thl, "median")) == 14.0);
+  assert_int_equal(json_integer_value(json_object_get(exc, "n")), 4);
+  assert_true(json_number_value(json_object_get(exc, "median")) == 12.0);
+  json_decref(root);
+  tc_response_free(&r);
+  /* No nurse has a book: n 0, medians null. */
+  get_as(fx, fx->coord, NULL,
+         "/api/v1/t3?unit=hs&group=nurse&at=2025-03-03T06:00:00Z", 200, &r);
+  assert_non_null(strstr(r.body, "\"n\":0"));
+  tc_response_free(&r);
+  get_as(fx, fx->chief, NULL, "/api/v1/t3?unit=hs&group=plumber", 400, &r);
+  assert_non_null(strstr(r.body, "\"field\":\"group\""));
+  tc_response_free(&r);
+  get_as(fx, fx->chief, NULL, "/api/v1/t3?unit=hs&at=yesterday", 400, &r);
+  assert_non_null(strstr(r.body, "\"field\":\"at\""));
+  tc_response_free(&r);
+  get_as(fx, fx->chief, NULL, "/api/v1/t3", 400, &r);
+  assert_non_null(strstr(r.body, "\"code\":\"missing_parameter\""));
+  tc_response_free(&r);
+  /* Scope: coord2 covers h2 only. */
+  get_as(fx, fx->coord2, NULL, "/api/v1/t3?unit=hs", 403, &r);
+  tc_response_free(&r);
+}
+
 static void test_unconfigured(void **state) {
   struct fixture *fx = start(false);
   struct tc_response r;
-  static const char *const targets[] = {"/api/v1/bedboard",
-                                        "/api/v1/flow?unit=w1",
-                                        "/api/v1/status", "/api/v1/stream"};
+  static const char *const targets[] = {
+      "/api/v1/bedboard", "/api/v1/flow?unit=w1", "/api/v1/t3?unit=hs",
+      "/api/v1/status", "/api/v1/stream"};
   (void)state;
   for (size_t i = 0; i < ARRAY_LEN(targets); i++) {
     get_as(fx, fx->coord, NULL, targets[i], 503, &r);
@@ -996,6 +1103,7 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_flow_roles, setup, teardown),
       cmocka_unit_test_setup_teardown(test_flow_and_status, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_t3, setup, teardown),
       cmocka_unit_test(test_unconfigured),
       cmocka_unit_test_setup_teardown(test_stream_and_writer, setup, teardown),
       cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
