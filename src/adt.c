@@ -99,6 +99,35 @@ static void code_text(struct hl7_span s, char *out, size_t cap) {
   out[n] = '\0';
 }
 
+int adt_check_header(const struct hl7_msg *msg, const char *type,
+                     struct hl7_span *trigger, struct hl7_span *key,
+                     struct adt_error *e) {
+  const struct hl7_seg *msh = hl7_segment(msg, "MSH", 0);
+  struct hl7_span k;
+  char code[48];
+  if (msh == NULL)
+    return adt_fail(e, "MSH", 0, 0, 100, "MSH: segment missing");
+  if (!span_eq(field(msg, msh, 9, 0, 1), type)) {
+    code_text(field(msg, msh, 9, 0, 1), code, sizeof code);
+    return adt_fail(e, "MSH", 9, 1, 200, "MSH-9: unsupported message type '%s'",
+                    code);
+  }
+  k = field(msg, msh, 10, 0, 0);
+  if (k.len == 0)
+    return adt_fail(e, "MSH", 10, 0, 101, "MSH-10: message control id missing");
+  if (k.len >= EVENT_KEY_MAX)
+    return adt_fail(e, "MSH", 10, 0, 102, "MSH-10: control id too long");
+  *trigger = field(msg, msh, 9, 0, 2);
+  *key = k;
+  return 0;
+}
+
+int adt_fail_trigger(struct hl7_span trigger, struct adt_error *e) {
+  char code[48];
+  code_text(trigger, code, sizeof code);
+  return adt_fail(e, "MSH", 9, 2, 201, "MSH-9: unsupported event '%s'", code);
+}
+
 bool adt_handles(const struct hl7_msg *msg) {
   const struct hl7_seg *msh = hl7_segment(msg, "MSH", 0);
   return msh != NULL && span_eq(field(msg, msh, 9, 0, 1), "ADT");
@@ -264,7 +293,6 @@ int adt_map_person(const struct hl7_msg *msg, const struct hl7_seg *pid,
 int adt_map(const struct hl7_msg *msg, const struct org *org,
             const struct org_channel *ch, const struct privacy_keys *keys,
             int64_t received_at, struct adt_result *out, struct adt_error *e) {
-  const struct hl7_seg *msh = hl7_segment(msg, "MSH", 0);
   const struct hl7_seg *pid = hl7_segment(msg, "PID", 0);
   const struct hl7_seg *pv1 = hl7_segment(msg, "PV1", 0);
   const struct hl7_seg *pv2 = hl7_segment(msg, "PV2", 0);
@@ -279,26 +307,14 @@ int adt_map(const struct hl7_msg *msg, const struct org *org,
   int rc;
   char code[48];
 
-  if (msh == NULL)
-    return adt_fail(e, "MSH", 0, 0, 100, "MSH: segment missing");
-  if (!span_eq(field(msg, msh, 9, 0, 1), "ADT")) {
-    code_text(field(msg, msh, 9, 0, 1), code, sizeof code);
-    return adt_fail(e, "MSH", 9, 1, 200, "MSH-9: unsupported message type '%s'",
-                    code);
-  }
-  trig = field(msg, msh, 9, 0, 2);
+  rc = adt_check_header(msg, "ADT", &trig, &key, e);
+  if (rc < 0)
+    return rc;
   for (size_t i = 0; i < ARRAY_LEN(triggers); i++)
     if (span_eq(trig, triggers[i].code))
       t = &triggers[i];
-  if (t == NULL) {
-    code_text(trig, code, sizeof code);
-    return adt_fail(e, "MSH", 9, 2, 201, "MSH-9: unsupported event '%s'", code);
-  }
-  key = field(msg, msh, 10, 0, 0);
-  if (key.len == 0)
-    return adt_fail(e, "MSH", 10, 0, 101, "MSH-10: message control id missing");
-  if (key.len >= EVENT_KEY_MAX)
-    return adt_fail(e, "MSH", 10, 0, 102, "MSH-10: control id too long");
+  if (t == NULL)
+    return adt_fail_trigger(trig, e);
   if (pid == NULL)
     return adt_fail(e, "PID", 0, 0, 100, "PID: segment missing");
   if (pv1 == NULL)

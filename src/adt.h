@@ -71,6 +71,18 @@ NODISCARD int adt_map(const struct hl7_msg *msg, const struct org *org,
 int adt_fail(struct adt_error *e, const char *seg, unsigned f, unsigned comp,
              int code, const char *fmt, ...) PRINTF_LIKE(6, 7);
 
+/* Checks the MSH every HL7 v2 mapper needs: present, MSH-9.1 equal to
+ * 'type' ("ADT", "SIU"), MSH-10 present and shorter than EVENT_KEY_MAX.
+ * Sets *trigger (MSH-9.2) and *key (MSH-10). 0, or the adt_fail code with
+ * *e naming MSH-9 or MSH-10. */
+NODISCARD int adt_check_header(const struct hl7_msg *msg, const char *type,
+                               struct hl7_span *trigger, struct hl7_span *key,
+                               struct adt_error *e);
+
+/* Refuses an event this mapper does not handle: HL7 error 201 on MSH-9.2
+ * naming the trigger. Returns ERR_UNSUPPORTED. */
+int adt_fail_trigger(struct hl7_span trigger, struct adt_error *e);
+
 /* The patient of 'msg' (PID segment 'pid') onto 'ev': the identifier from
  * PID-3 (the repetition with assigning authority 1.2.246.21 or type NNFIN,
  * else the first non-empty one; then PID-2), checked as a henkilötunnus on

@@ -163,26 +163,14 @@ int siu_map(const struct hl7_msg *msg, const struct org *org,
   char code[48];
   int rc;
 
-  if (msh == NULL)
-    return adt_fail(e, "MSH", 0, 0, 100, "MSH: segment missing");
-  if (!hl7_span_eq(get(msg, msh, 9, 1, 0), "SIU")) {
-    code_text(get(msg, msh, 9, 1, 0), code, sizeof code);
-    return adt_fail(e, "MSH", 9, 1, 200, "MSH-9: unsupported message type '%s'",
-                    code);
-  }
-  trig = get(msg, msh, 9, 2, 0);
+  rc = adt_check_header(msg, "SIU", &trig, &key, e);
+  if (rc < 0)
+    return rc;
   for (size_t i = 0; i < ARRAY_LEN(triggers); i++)
     if (hl7_span_eq(trig, triggers[i].code))
       t = &triggers[i];
-  if (t == NULL) {
-    code_text(trig, code, sizeof code);
-    return adt_fail(e, "MSH", 9, 2, 201, "MSH-9: unsupported event '%s'", code);
-  }
-  key = get(msg, msh, 10, 0, 0);
-  if (key.len == 0)
-    return adt_fail(e, "MSH", 10, 0, 101, "MSH-10: message control id missing");
-  if (key.len >= EVENT_KEY_MAX)
-    return adt_fail(e, "MSH", 10, 0, 102, "MSH-10: control id too long");
+  if (t == NULL)
+    return adt_fail_trigger(trig, e);
   if (sch == NULL)
     return adt_fail(e, "SCH", 0, 0, 100, "SCH: segment missing");
   slot_id = trim(get(msg, sch, 2, 1, 0));
