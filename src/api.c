@@ -28,9 +28,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "access.h"
 #include "api_auth.h"
 #include "audit.h"
 #include "chrono.h"
+#include "indicator.h"
 #include "log.h"
 #include "mem.h"
 #include "schedule.h"
@@ -43,6 +45,8 @@ struct api {
   struct api_ctx ctx;
   char *units_json;
   size_t units_len;
+  char *indicators_json; /* the catalogue, rendered once: it never changes */
+  size_t indicators_len;
 };
 
 static const char *const unit_param[] = {"unit", NULL};
@@ -124,6 +128,15 @@ static int h_metrics(void *ctx, const struct http_request *req,
     return 0;
   }
   http_reply_body(rep, 200, "text/plain; version=0.0.4; charset=utf-8", &b);
+  return 0;
+}
+
+static int h_indicators(void *ctx, const struct http_request *req,
+                        struct http_reply *rep) {
+  const struct api *api = ctx;
+  (void)req;
+  http_reply_static(rep, 200, "application/json", api->indicators_json,
+                    api->indicators_len);
   return 0;
 }
 
@@ -375,10 +388,30 @@ int api_install(struct http_server *srv, const struct api_ctx *ctx,
   }
   api->units_json = buf_detach(&units, &api->units_len);
   {
+    struct access_rules *rules = NULL;
+    struct indicator_catalogue *cat = NULL;
+    struct buf ind;
+    buf_init(&ind, API_MAX_BODY);
+    rc = access_rules_builtin(&rules, err);
+    if (rc == 0)
+      rc = indicator_catalogue_builtin(rules, &cat, err);
+    if (rc == 0 && indicator_catalogue_json(cat, &ind) != 0)
+      rc = error_set(err, ERR_TOOBIG, "cannot render the indicator catalogue");
+    indicator_catalogue_free(cat);
+    access_rules_free(rules);
+    if (rc != 0) {
+      buf_release(&ind);
+      goto out;
+    }
+    api->indicators_json = buf_detach(&ind, &api->indicators_len);
+  }
+  {
     const struct http_route routes[] = {
         {HTTP_M_GET, "/healthz", 0, NULL, "healthz", h_healthz, api},
         {HTTP_M_GET, "/metrics", 0, NULL, "metrics", h_metrics, api},
         {HTTP_M_GET, "/api/v1/units", 0, NULL, "units", h_units, api},
+        {HTTP_M_GET, "/api/v1/indicators", 0, NULL, "indicators", h_indicators,
+         api},
         {HTTP_M_GET, "/api/v1/bedboard", 0, unit_param, "bedboard", h_bedboard,
          api},
         {HTTP_M_GET, "/api/v1/flow", 0, unit_param, "flow", h_flow, api},
@@ -410,5 +443,6 @@ void api_free(struct api *api) {
   if (api == NULL)
     return;
   mem_free(api->units_json);
+  mem_free(api->indicators_json);
   mem_free(api);
 }

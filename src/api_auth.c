@@ -79,8 +79,8 @@ bool api_auth_reason_valid(const char *reason) {
 
 /* Routes that carry no unit-bound data: any signed-in user, any scope. */
 static const char *const unscoped[] = {
-    "/api/v1/units", "/api/v1/status",  "/api/v1/stream",
-    "/api/v1/me",    "/api/v1/session", "/metrics",
+    "/api/v1/units", "/api/v1/indicators", "/api/v1/status", "/api/v1/stream",
+    "/api/v1/me",    "/api/v1/session",    "/metrics",
 };
 
 /* Routes that need a permission beyond signing in. */

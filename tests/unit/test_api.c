@@ -27,6 +27,8 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include "access.h"
+#include "indicator.h"
 #include "api.h"
 #include "api_auth.h"
 #include "audit.h"
@@ -467,6 +469,47 @@ static void test_healthz(void **state) {
   get_ok(fx->port, "/healthz?x=1", 400, &r);
   assert_non_null(strstr(r.body, "\"code\":\"unknown_parameter\""));
   tc_response_free(&r);
+}
+
+/* The indicator catalogue: the embedded one, byte for byte, to any signed-in
+ * user; 401 without sign-in. */
+static void test_indicators(void **state) {
+  struct fixture *fx = *state;
+  struct tc_response r;
+  struct access_rules *rules = NULL;
+  struct indicator_catalogue *cat = NULL;
+  struct error err;
+  struct buf b;
+  json_t *j, *list;
+  bool t3 = false;
+  buf_init(&b, BIG);
+  assert_int_equal(access_rules_builtin(&rules, &err), 0);
+  assert_int_equal(indicator_catalogue_builtin(rules, &cat, &err), 0);
+  assert_int_equal(indicator_catalogue_json(cat, &b), 0);
+  get_ok(fx->port, "/api/v1/indicators", 401, &r);
+  tc_response_free(&r);
+  get_as(fx, fx->chief, NULL, "/api/v1/indicators", 200, &r);
+  assert_string_equal(r.body, buf_str(&b));
+  assert_api_headers(&r);
+  j = parse(r.body);
+  list = json_object_get(j, "indicators");
+  assert_int_equal(json_array_size(list), indicator_count(cat));
+  for (size_t i = 0; i < json_array_size(list); i++) {
+    json_t *name = json_object_get(json_array_get(list, i), "name");
+    assert_non_null(json_object_get(name, "fi"));
+    assert_non_null(json_object_get(name, "sv"));
+    assert_non_null(json_object_get(name, "en"));
+    if (strncmp(
+            json_string_value(json_object_get(json_array_get(list, i), "id")),
+            "t3", 2) == 0)
+      t3 = true;
+  }
+  assert_true(t3);
+  json_decref(j);
+  tc_response_free(&r);
+  buf_release(&b);
+  indicator_catalogue_free(cat);
+  access_rules_free(rules);
 }
 
 static void test_units(void **state) {
@@ -1095,6 +1138,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_healthz, setup, teardown),
       cmocka_unit_test_setup_teardown(test_units, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_indicators, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bedboard, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bedboard_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bedboard_roles, setup, teardown),
