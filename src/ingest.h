@@ -15,8 +15,13 @@
  *                                                  bed board refuses -> dead
  *                                                  letter; else store message
  *                                                  + events, apply projections
- *                                                COMMIT (fsync)
+ *                                                COMMIT (WAL written, no sync)
  *                                                publish snapshot, notify SSE
+ *                                                hand the group on ──┐
+ *                                                                    v
+ *                                                syncer thread: one
+ *                                                fdatasync for every group
+ *                                                committed so far
  *     <─────────────────────────────────────────  done(item) for each item
  *   ingest_item_ack -> ACK bytes
  *
@@ -31,7 +36,7 @@
  *     reason; nothing personal is logged.
  *
  * Thread safety: ingest_submit_* may be called from any thread; done
- * callbacks run on the writer thread and must be quick (hand the item to
+ * callbacks run on the syncer thread and must be quick (hand the item to
  * another thread). */
 #ifndef TK_INGEST_H
 #define TK_INGEST_H
