@@ -19,7 +19,7 @@ PKGS=(
   # run time: time zones, sqlite shell for tests and operators
   tzdata sqlite3 curl
   # real peers in tests
-  python3 python3-hl7 postgresql slapd ldap-utils chromium wrk
+  python3 python3-hl7 postgresql slapd ldap-utils openssl chromium wrk
   # node for the front-end packages and browser tests
   nodejs npm
 )
