@@ -31,6 +31,7 @@ void event_init(struct event *ev) {
   memset(ev, 0, sizeof *ev);
   ev->kind = EV_NONE;
   ev->attrs.age_band = -1;
+  ev->attrs.age_years = -1;
   ev->attrs.sex = 'U';
 }
 
@@ -230,6 +231,8 @@ int event_attrs_to_json(const struct event_attrs *a, struct buf *out) {
                         sizeof a->patient_class);
   if (rc == 0 && a->age_band != -1)
     rc = put_int_member(out, &first, "age_band", a->age_band);
+  if (rc == 0 && a->age_years != -1)
+    rc = put_int_member(out, &first, "age_years", a->age_years);
   if (rc == 0 && a->sex != 'U' && a->sex != '\0') {
     char s[2] = {a->sex, '\0'};
     rc = put_key(out, &first, "sex");
@@ -320,6 +323,10 @@ static int get_member(const char *key, json_t *v, struct event_attrs *a,
     rc = get_int(v, key, -1, INT16_MAX, &n, err);
     if (rc == 0)
       a->age_band = (int16_t)n;
+  } else if (strcmp(key, "age_years") == 0) {
+    rc = get_int(v, key, -1, 150, &n, err);
+    if (rc == 0)
+      a->age_years = (int16_t)n;
   } else if (strcmp(key, "sex") == 0) {
     const char *s = json_is_string(v) ? json_string_value(v) : NULL;
     if (s == NULL || json_string_length(v) != 1 || s[0] <= 0x20 || s[0] >= 0x7F)

@@ -88,6 +88,12 @@ enum event_kind {
 #define EVENT_F_BOOKABLE 0x40u /* the slot is open for booking */
 #define EVENT_F_HELD 0x80u     /* held, frozen or reserved for a purpose */
 #define EVENT_F_REMOTE 0x100u  /* phone, video, chat or e-service */
+/* visit.completed: why a visit falls outside the care-guarantee statistic
+ * (DOMAIN §2.2; access.h ACCESS_CARE_PLAN..ACCESS_PROMOTION). */
+#define EVENT_F_CARE_PLAN 0x200u   /* under a care or rehabilitation plan */
+#define EVENT_F_CERTIFICATE 0x400u /* solely for a certificate */
+#define EVENT_F_SPECIALIST 0x800u  /* a non-GP specialist consultation */
+#define EVENT_F_PROMOTION 0x1000u  /* health promotion (neuvola etc.) */
 
 /* Sex as the source says it: 'M', 'F' or 'U' (unknown). */
 
@@ -112,6 +118,10 @@ struct event_attrs {
   int64_t slot_end;                        /* UTC ms */
   int64_t assessed_at; /* needs assessment (hoidon tarpeen arviointi) UTC ms */
   int64_t contact_at;  /* first contact (yhteydenotto) UTC ms */
+  int16_t age_years;   /* visit.completed: completed years on the needs-
+                          assessment date (else on the visit date); -1 when
+                          unknown. Finer than age_band because the care
+                          guarantee changes at 23 (DOMAIN §2.3). */
 };
 
 struct event {
