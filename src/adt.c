@@ -3,12 +3,19 @@
  * One table maps each trigger to an event kind and says where its unit
  * comes from. Every failure names the segment and field, with an HL7 table
  * 0357 code, so the ACK can say exactly what was wrong. Texts never carry an
- * identity code or a name: at most a location or bed code. */
+ * identity code or a name: at most a location or bed code.
+ *
+ * The access-to-care ZHT segment is read here once (adt_zht_parse) and
+ * applied to a visit.completed (adt_zht_apply) by this module's A03 rule
+ * and by siu.c, so both mappers treat it identically; likewise the age on
+ * the assessment date (adt_visit_age) from the birth date adt_map_person
+ * derives. */
 #include "adt.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sodium.h>
 
@@ -145,6 +152,163 @@ static int ts_field(const struct hl7_msg *msg, const struct hl7_seg *seg,
   return 1;
 }
 
+/* 's' without leading and trailing blanks; the HL7 null "" as empty. */
+static struct hl7_span trim(struct hl7_span s) {
+  while (s.len > 0 && (s.p[0] == ' ' || s.p[0] == '\t')) {
+    s.p++;
+    s.len--;
+  }
+  while (s.len > 0 && (s.p[s.len - 1] == ' ' || s.p[s.len - 1] == '\t'))
+    s.len--;
+  if (span_eq(s, "\"\""))
+    s.len = 0;
+  return s;
+}
+
+static bool span_ieq(struct hl7_span s, const char *lit) {
+  size_t n = strlen(lit);
+  return s.len == n && (n == 0 || strncasecmp(s.p, lit, n) == 0);
+}
+
+/* ZHT-6 codes and the channels they stand for; all but the first remote. */
+static const struct {
+  const char *code, *channel;
+} zht_channels[] = {
+    {"IN_PERSON", EVENT_CONTACT_IN_PERSON}, {"PHONE", EVENT_CONTACT_PHONE},
+    {"VIDEO", EVENT_CONTACT_VIDEO},         {"CHAT", EVENT_CONTACT_CHAT},
+    {"ESERVICE", EVENT_CONTACT_ESERVICE},
+};
+
+static const struct {
+  const char *code;
+  uint32_t flag;
+} zht_exclusions[] = {
+    {"CARE_PLAN", EVENT_F_CARE_PLAN},
+    {"CERTIFICATE", EVENT_F_CERTIFICATE},
+    {"SPECIALIST", EVENT_F_SPECIALIST},
+    {"PROMOTION", EVENT_F_PROMOTION},
+};
+
+/* A ZHT time field: 1 set, 0 not sent, or the adt_fail code. */
+static int zht_time(const struct hl7_msg *msg, const struct hl7_seg *zht,
+                    unsigned f, int64_t *ms, struct adt_error *e) {
+  struct hl7_span s = trim(field(msg, zht, f, 0, 1));
+  if (s.len == 0)
+    return 0;
+  if (chrono_parse_hl7_ts(s.p, s.len, ms, NULL) < 0)
+    return adt_fail(e, "ZHT", f, 1, 102, "ZHT-%u: malformed timestamp", f);
+  return 1;
+}
+
+int adt_zht_parse(const struct hl7_msg *msg, struct adt_zht *out,
+                  struct adt_error *e) {
+  const struct hl7_seg *zht = hl7_segment(msg, "ZHT", 0);
+  struct adt_zht z;
+  struct hl7_span v;
+  char code[48];
+  int rc;
+  memset(&z, 0, sizeof z);
+  z.urgent = -1;
+  if (zht == NULL) {
+    *out = z;
+    return 0;
+  }
+  z.present = true;
+  if ((rc = zht_time(msg, zht, 2, &z.assessed_at, e)) < 0)
+    return rc;
+  if ((rc = zht_time(msg, zht, 3, &z.contact_at, e)) < 0)
+    return rc;
+  v = trim(field(msg, zht, 4, 0, 1));
+  if (span_ieq(v, "U"))
+    z.urgent = 1;
+  else if (span_ieq(v, "N"))
+    z.urgent = 0;
+  else if (v.len > 0) {
+    code_text(v, code, sizeof code);
+    return adt_fail(e, "ZHT", 4, 1, 103,
+                    "ZHT-4: unknown urgency '%s' (U or N expected)", code);
+  }
+  v = trim(field(msg, zht, 5, 0, 1));
+  if (v.len >= EVENT_CODE_MAX)
+    return adt_fail(e, "ZHT", 5, 1, 102,
+                    "ZHT-5: professional group longer than %d",
+                    EVENT_CODE_MAX - 1);
+  event_set_str(z.prof_group, sizeof z.prof_group, v.p ? v.p : "", v.len);
+  v = trim(field(msg, zht, 6, 0, 1));
+  if (v.len > 0) {
+    for (size_t i = 0; i < ARRAY_LEN(zht_channels); i++)
+      if (span_ieq(v, zht_channels[i].code))
+        z.channel = zht_channels[i].channel;
+    if (z.channel == NULL) {
+      code_text(v, code, sizeof code);
+      return adt_fail(e, "ZHT", 6, 1, 103,
+                      "ZHT-6: unknown contact channel '%s'", code);
+    }
+  }
+  for (unsigned r = 0, n = hl7_reps(msg, zht, 7); r < n; r++) {
+    uint32_t flag = 0;
+    v = trim(field(msg, zht, 7, r, 1));
+    if (v.len == 0)
+      continue;
+    for (size_t i = 0; i < ARRAY_LEN(zht_exclusions); i++)
+      if (span_ieq(v, zht_exclusions[i].code))
+        flag = zht_exclusions[i].flag;
+    if (flag == 0) {
+      code_text(v, code, sizeof code);
+      return adt_fail(e, "ZHT", 7, 1, 103, "ZHT-7: unknown exclusion '%s'",
+                      code);
+    }
+    z.exclusions |= flag;
+  }
+  *out = z;
+  return 0;
+}
+
+int adt_zht_apply(const struct adt_zht *z, struct event *ev,
+                  struct adt_error *e) {
+  if (!z->present)
+    return 0;
+  if (z->assessed_at != 0 &&
+      chrono_local_date(z->assessed_at) > chrono_local_date(ev->occurred_at))
+    return adt_fail(e, "ZHT", 2, 1, 102,
+                    "ZHT-2: needs assessment after the visit");
+  if (z->contact_at != 0 &&
+      chrono_local_date(z->contact_at) > chrono_local_date(ev->occurred_at))
+    return adt_fail(e, "ZHT", 3, 1, 102,
+                    "ZHT-3: first contact after the visit");
+  if (z->assessed_at != 0)
+    ev->attrs.assessed_at = z->assessed_at;
+  if (z->contact_at != 0)
+    ev->attrs.contact_at = z->contact_at;
+  if (z->urgent == 1)
+    ev->attrs.flags |= EVENT_F_URGENT;
+  else if (z->urgent == 0)
+    ev->attrs.flags &= ~EVENT_F_URGENT;
+  if (z->prof_group[0] != '\0')
+    memcpy(ev->attrs.prof_group, z->prof_group, sizeof ev->attrs.prof_group);
+  if (z->channel != NULL) {
+    bool remote = strcmp(z->channel, EVENT_CONTACT_IN_PERSON) != 0;
+    event_set_str(ev->attrs.contact_channel, sizeof ev->attrs.contact_channel,
+                  z->channel, strlen(z->channel));
+    if (remote)
+      ev->attrs.flags |= EVENT_F_REMOTE;
+    else
+      ev->attrs.flags &= ~EVENT_F_REMOTE;
+  }
+  ev->attrs.flags |= z->exclusions;
+  return 0;
+}
+
+int adt_age_years(int32_t birth_day, int32_t on_day) {
+  int by, bm, bd, y, m, d, age;
+  if (birth_day == ADT_BIRTH_UNKNOWN || on_day < birth_day)
+    return -1;
+  chrono_civil_from_days(birth_day, &by, &bm, &bd);
+  chrono_civil_from_days(on_day, &y, &m, &d);
+  age = y - by - ((m < bm || (m == bm && d < bd)) ? 1 : 0);
+  return age >= 0 && age <= 150 ? age : -1;
+}
+
 static int pick_time(const struct hl7_msg *msg, const struct trigger *t,
                      int64_t *out, struct adt_error *e) {
   const struct hl7_seg *evn = hl7_segment(msg, "EVN", 0);
@@ -226,6 +390,15 @@ static int16_t age_band_of(int32_t birth_day, int32_t on_day) {
   return (int16_t)(age / 5 * 5);
 }
 
+void adt_visit_age(struct event *ev, int32_t birth_day) {
+  int32_t on = ev->attrs.assessed_at != 0
+                   ? chrono_local_date(ev->attrs.assessed_at)
+                   : ev->local_date;
+  ev->attrs.age_years = (int16_t)adt_age_years(birth_day, on);
+  if (birth_day != ADT_BIRTH_UNKNOWN)
+    ev->attrs.age_band = age_band_of(birth_day, ev->local_date);
+}
+
 static const struct org_unit *map_unit(const struct hl7_msg *msg,
                                        const struct org *org,
                                        const struct org_channel *ch,
@@ -254,7 +427,9 @@ static const struct org_unit *map_unit(const struct hl7_msg *msg,
 
 int adt_map_person(const struct hl7_msg *msg, const struct hl7_seg *pid,
                    const struct privacy_keys *keys, int64_t received_at,
-                   struct event *ev, uint32_t *flags, struct adt_error *e) {
+                   struct event *ev, uint32_t *flags, int32_t *birth_day,
+                   struct adt_error *e) {
+  int32_t born = ADT_BIRTH_UNKNOWN;
   struct hl7_span id;
   struct hetu_info info;
   bool hetu_system = false;
@@ -274,19 +449,88 @@ int adt_map_person(const struct hl7_msg *msg, const struct hl7_seg *pid,
   if (hetu_check(idbuf, id.len, today, &info, NULL) == 0) {
     if (info.temporary)
       *flags |= EVENT_F_TEMPORARY_ID;
-    ev->attrs.age_band = age_band_of(info.birth_day, ev->local_date);
+    born = info.birth_day;
+    ev->attrs.age_band = age_band_of(born, ev->local_date);
     ev->attrs.sex = info.sex;
   } else {
     int64_t bms;
     struct hl7_span sex = field(msg, pid, 8, 0, 1);
     *flags |= EVENT_F_UNVERIFIED_ID;
-    if (ts_field(msg, pid, 7, &bms) > 0)
-      ev->attrs.age_band = age_band_of(chrono_local_date(bms), ev->local_date);
+    if (ts_field(msg, pid, 7, &bms) > 0) {
+      born = chrono_local_date(bms);
+      ev->attrs.age_band = age_band_of(born, ev->local_date);
+    }
     if (span_eq(sex, "M") || span_eq(sex, "F"))
       ev->attrs.sex = sex.p[0];
   }
   privacy_pseudonym(keys, "person", idbuf, id.len, ev->subject);
   sodium_memzero(idbuf, sizeof idbuf);
+  if (birth_day != NULL)
+    *birth_day = born;
+  return 0;
+}
+
+/* Pseudonym of "<channel>|<id>" in 'domain' (as siu.c does). */
+static void pseudo_id(const struct privacy_keys *keys, const char *domain,
+                      const struct org_channel *ch, struct hl7_span id,
+                      char out[EVENT_PSEUDO_MAX]) {
+  char tmp[EVENT_ID_MAX + ID_MAX + 2];
+  int n = snprintf(tmp, sizeof tmp, "%s|%.*s", ch->id, (int)id.len, id.p);
+  privacy_pseudonym(keys, domain, tmp, (size_t)n, out);
+}
+
+/* True when an A03 with patient class 'cls' at 'unit' is also a visit. */
+static bool discharge_is_visit(const struct org_unit *unit, struct hl7_span cls,
+                               const struct adt_zht *z) {
+  return z->present || (span_eq(cls, "O") && unit->type != NULL &&
+                        strcmp(unit->type, "health_station") == 0);
+}
+
+/* Appends the visit.completed of the A03 in r->ev[0] (see adt.h). 'when'
+ * is the A03's event time. 0, or the adt_fail code (r untouched). */
+static int add_visit(const struct hl7_msg *msg, const struct hl7_seg *pv1,
+                     const struct org_channel *ch,
+                     const struct privacy_keys *keys, const struct adt_zht *z,
+                     int32_t birth_day, int64_t when, struct adt_result *r,
+                     struct adt_error *e) {
+  struct hl7_span svc = trim(field(msg, pv1, 10, 0, 1));
+  struct hl7_span doc = trim(field(msg, pv1, 7, 0, 1));
+  struct event v;
+  int64_t at = when;
+  int rc;
+  if (r->n >= ADT_MAX_EVENTS)
+    return adt_fail(e, "MSH", 9, 2, 207, "MSH-9: more than %d events",
+                    ADT_MAX_EVENTS);
+  rc = ts_field(msg, pv1, 44, &at);
+  if (rc < 0)
+    return adt_fail(e, "PV1", 44, 1, 102, "PV1-44: malformed timestamp");
+  if (rc == 0)
+    at = when;
+  if (z->prof_group[0] == '\0' && svc.len >= EVENT_CODE_MAX)
+    return adt_fail(e, "PV1", 10, 1, 102,
+                    "PV1-10: hospital service longer than %d",
+                    EVENT_CODE_MAX - 1);
+  if (doc.len > ID_MAX)
+    return adt_fail(e, "PV1", 7, 1, 102,
+                    "PV1-7: attending doctor id longer than %d", ID_MAX);
+  v = r->ev[0];
+  v.kind = EV_VISIT_COMPLETED;
+  v.occurred_at = at;
+  v.local_date = chrono_local_date(at);
+  v.attrs.expected_discharge = 0;
+  if (v.attrs.flags & EVENT_F_EMERGENCY)
+    v.attrs.flags |= EVENT_F_URGENT;
+  event_set_str(v.attrs.prof_group, sizeof v.attrs.prof_group,
+                svc.p ? svc.p : "", svc.len);
+  event_set_str(v.attrs.contact_channel, sizeof v.attrs.contact_channel,
+                EVENT_CONTACT_IN_PERSON, strlen(EVENT_CONTACT_IN_PERSON));
+  if (doc.len > 0)
+    pseudo_id(keys, "professional", ch, doc, v.attrs.professional);
+  rc = adt_zht_apply(z, &v, e);
+  if (rc < 0)
+    return rc;
+  adt_visit_age(&v, birth_day);
+  r->ev[r->n++] = v;
   return 0;
 }
 
@@ -304,6 +548,8 @@ int adt_map(const struct hl7_msg *msg, const struct org *org,
   const struct org_unit *unit;
   bool hetu_system = false;
   int64_t when = 0;
+  int32_t birth_day = ADT_BIRTH_UNKNOWN;
+  struct adt_zht zht;
   int rc;
   char code[48];
 
@@ -325,6 +571,9 @@ int adt_map(const struct hl7_msg *msg, const struct org *org,
     return adt_fail(e, "PID", 3, 1, 102, "PID-3: identifier longer than %d",
                     ID_MAX);
   rc = pick_time(msg, t, &when, e);
+  if (rc < 0)
+    return rc;
+  rc = adt_zht_parse(msg, &zht, e);
   if (rc < 0)
     return rc;
 
@@ -369,7 +618,7 @@ int adt_map(const struct hl7_msg *msg, const struct org *org,
   }
 
   /* The person: validated, pseudonymised, reduced to age band and sex. */
-  rc = adt_map_person(msg, pid, keys, received_at, ev, &r.flags, e);
+  rc = adt_map_person(msg, pid, keys, received_at, ev, &r.flags, &birth_day, e);
   if (rc < 0)
     return rc;
   (void)hetu_system;
@@ -406,8 +655,16 @@ int adt_map(const struct hl7_msg *msg, const struct org *org,
   ev->attrs.flags = r.flags;
   r.n = 1;
 
+  /* A discharge that is also a completed visit (adt.h). */
+  if (t->kind == EV_DISCHARGED &&
+      discharge_is_visit(unit, field(msg, pv1, 2, 0, 1), &zht)) {
+    rc = add_visit(msg, pv1, ch, keys, &zht, birth_day, when, &r, e);
+    if (rc < 0)
+      return rc;
+  }
+
   /* Ready for transfer (siirtokelpoinen), from the channel's source. */
-  if (t->ready_source && ch->ready.segment != NULL) {
+  if (t->ready_source && ch->ready.segment != NULL && r.n < ADT_MAX_EVENTS) {
     const struct hl7_seg *rs = hl7_segment(msg, ch->ready.segment, 0);
     if (rs != NULL) {
       struct hl7_span v =

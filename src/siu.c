@@ -20,19 +20,28 @@ struct trigger {
   const char *code;
   enum event_kind free_kinds[2];    /* no patient; EV_NONE ends */
   enum event_kind patient_kinds[2]; /* with a patient */
+  bool completes; /* SCH-25 "Complete" with a patient makes a visit */
 };
 
 static const struct trigger triggers[] = {
-    {"S12", {EV_SLOT_OPENED, EV_NONE}, {EV_SLOT_BOOKED, EV_APPOINTMENT_BOOKED}},
-    {"S13", {EV_SLOT_OPENED, EV_NONE}, {EV_SLOT_BOOKED, EV_NONE}},
-    {"S14", {EV_SLOT_OPENED, EV_NONE}, {EV_SLOT_BOOKED, EV_NONE}},
+    {"S12",
+     {EV_SLOT_OPENED, EV_NONE},
+     {EV_SLOT_BOOKED, EV_APPOINTMENT_BOOKED},
+     true},
+    {"S13", {EV_SLOT_OPENED, EV_NONE}, {EV_SLOT_BOOKED, EV_NONE}, false},
+    {"S14", {EV_SLOT_OPENED, EV_NONE}, {EV_SLOT_BOOKED, EV_NONE}, true},
     {"S15",
      {EV_SLOT_REMOVED, EV_NONE},
-     {EV_APPOINTMENT_CANCELLED, EV_SLOT_RELEASED}},
+     {EV_APPOINTMENT_CANCELLED, EV_SLOT_RELEASED},
+     false},
     {"S17",
      {EV_SLOT_REMOVED, EV_NONE},
-     {EV_APPOINTMENT_CANCELLED, EV_SLOT_RELEASED}},
-    {"S26", {EV_APPOINTMENT_NOSHOW, EV_NONE}, {EV_APPOINTMENT_NOSHOW, EV_NONE}},
+     {EV_APPOINTMENT_CANCELLED, EV_SLOT_RELEASED},
+     false},
+    {"S26",
+     {EV_APPOINTMENT_NOSHOW, EV_NONE},
+     {EV_APPOINTMENT_NOSHOW, EV_NONE},
+     false},
 };
 
 static struct hl7_span get(const struct hl7_msg *msg, const struct hl7_seg *seg,
@@ -154,11 +163,13 @@ int siu_map(const struct hl7_msg *msg, const struct org *org,
   const struct org_unit *unit;
   struct hl7_span trig, key, slot_id, poc, prof, group, reason, type, status;
   struct adt_result r;
+  struct adt_zht zht;
   struct event base;
   const char *loc_seg = "AIL";
   unsigned loc_field = 3;
-  bool patient, found;
+  bool patient, found, complete, visit = false;
   int64_t when = received_at, start = 0, end = 0;
+  int32_t birth_day = ADT_BIRTH_UNKNOWN;
   uint32_t flags = 0;
   char code[48];
   int rc;
@@ -228,6 +239,9 @@ int siu_map(const struct hl7_msg *msg, const struct org *org,
     return rc;
   if (!found || end < start)
     end = start + duration_ms(msg, sch);
+  rc = adt_zht_parse(msg, &zht, e);
+  if (rc < 0)
+    return rc;
 
   /* Flags and channel. */
   reason = trim(get(msg, sch, 7, 1, 0));
@@ -272,18 +286,20 @@ int siu_map(const struct hl7_msg *msg, const struct org *org,
   patient = pid != NULL &&
             (get(msg, pid, 3, 1, 0).len > 0 || get(msg, pid, 2, 1, 0).len > 0);
   if (patient) {
-    rc = adt_map_person(msg, pid, keys, received_at, &base, &r.flags, e);
+    rc = adt_map_person(msg, pid, keys, received_at, &base, &r.flags,
+                        &birth_day, e);
     if (rc < 0)
       return rc;
     pseudo_id(keys, "appointment", ch, slot_id, base.attrs.appointment);
   }
   base.attrs.flags = flags | r.flags;
   kinds = patient ? t->patient_kinds : t->free_kinds;
+  complete = patient && t->completes && span_ieq(status, "Complete");
   for (size_t i = 0; i < 2 && kinds[i] != EV_NONE; i++) {
     struct event *ev = &r.ev[r.n++];
     *ev = base;
     ev->kind = kinds[i];
-    if (ev->kind == EV_APPOINTMENT_BOOKED && span_ieq(status, "Complete"))
+    if (ev->kind == EV_APPOINTMENT_BOOKED && complete)
       ev->kind = EV_VISIT_COMPLETED;
     if (ev->kind == EV_SLOT_BOOKED || ev->kind == EV_SLOT_RELEASED ||
         ev->kind == EV_SLOT_OPENED || ev->kind == EV_SLOT_REMOVED) {
@@ -292,6 +308,28 @@ int siu_map(const struct hl7_msg *msg, const struct org *org,
       ev->attrs.age_band = -1;
       ev->attrs.sex = 'U';
     }
+  }
+  /* S14 (modified) of a completed appointment: the visit follows the slot. */
+  for (size_t i = 0; i < r.n; i++)
+    visit = visit || r.ev[i].kind == EV_VISIT_COMPLETED;
+  if (complete && !visit) {
+    if (r.n >= ADT_MAX_EVENTS)
+      return adt_fail(e, "MSH", 9, 2, 207, "MSH-9: more than %d events",
+                      ADT_MAX_EVENTS);
+    r.ev[r.n] = base;
+    r.ev[r.n++].kind = EV_VISIT_COMPLETED;
+  }
+  /* The visit happens at the slot's start, with the ZHT's values. */
+  for (size_t i = 0; i < r.n; i++) {
+    struct event *ev = &r.ev[i];
+    if (ev->kind != EV_VISIT_COMPLETED)
+      continue;
+    ev->occurred_at = start;
+    ev->local_date = chrono_local_date(start);
+    rc = adt_zht_apply(&zht, ev, e);
+    if (rc < 0)
+      return rc;
+    adt_visit_age(ev, birth_day);
   }
   *out = r;
   return 0;

@@ -20,7 +20,9 @@
  *                     patient: appointment.cancelled + slot.released
  *   S26 no-show:      appointment.noshow
  * and, when SCH-25 (filler status) is "Complete" on S12/S14 with a
- * patient, the appointment event becomes visit.completed.
+ * patient, the visit: on S12 the appointment event becomes
+ * visit.completed (slot.booked + visit.completed); on S14 a
+ * visit.completed follows the slot.booked.
  *
  * Fields: unit from AIL-3 (first subcomponent of component 1) through the
  * channel's "locations" (PV1-3 when there is no AIL); professional from
@@ -33,7 +35,16 @@
  * bookable when SCH-25 is "Blocked", else bookable; contact channel from
  * SCH-8 (appointment type) PHONE, VIDEO, CHAT or ESERVICE (remote), else in
  * person. The event time is MSH-7 (the scheduling system's time of the
- * change), else 'received_at'.
+ * change), else 'received_at'; a visit.completed's is the slot start (the
+ * visit time).
+ *
+ * A visit.completed also carries (adt.h): the ZHT segment's values
+ * (adt_zht_apply: HTA and first-contact times, ZHT-4 urgency over SCH-7,
+ * ZHT-5 group over AIP-4, ZHT-6 channel over SCH-8, ZHT-7 exclusions), and
+ * age_years (adt_visit_age: completed years on the HTA date, else on the
+ * visit date, from the birth date of the identity code or PID-7; -1 when
+ * unknown). A ZHT is checked in every SIU message that has one; a bad value
+ * fails the message naming ZHT and the field.
  *
  * Thread safety: reentrant; org and keys are only read. */
 #ifndef TK_SIU_H

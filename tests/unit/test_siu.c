@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "chrono.h"
+#include "hetu.h"
 #include "hl7.h"
 #include "mem.h"
 #include "org.h"
@@ -297,8 +298,16 @@ static void test_errors(void **state) {
                    30 * 60000);
   mem_free(m);
 
-  /* a completed appointment is a visit */
+  /* a completed appointment is a visit: S14 adds it after the slot */
   m = siu("S14", "F2", "S1", "A", "20250303140000", "", "", "Complete", "TA1",
+          true);
+  assert_int_equal(map(f, m, strlen(m), &r, &e), 0);
+  assert_int_equal(r.n, 2);
+  assert_int_equal(r.ev[0].kind, EV_SLOT_BOOKED);
+  assert_int_equal(r.ev[1].kind, EV_VISIT_COMPLETED);
+  mem_free(m);
+  /* S13 (rescheduled) never completes a visit */
+  m = siu("S13", "F2b", "S1", "A", "20250303140000", "", "", "Complete", "TA1",
           true);
   assert_int_equal(map(f, m, strlen(m), &r, &e), 0);
   assert_int_equal(r.n, 1);
@@ -311,6 +320,285 @@ static void test_errors(void **state) {
   assert_int_equal(r.ev[1].kind, EV_VISIT_COMPLETED);
   assert_int_equal(r.flags & EVENT_F_UNVERIFIED_ID, 0);
   mem_free(m);
+}
+
+/* A completed appointment (SCH-25 "Complete") at TA1 with professional
+ * DOC7 (group "physician") and slot V1; 'pid' and 'zht' are whole
+ * segments with their \r, or "". */
+static char *visit(const char *trig, const char *ctl, const char *reason,
+                   const char *type, const char *start, const char *pid,
+                   const char *zht) {
+  char *m = mem_alloc(1024);
+  snprintf(m, 1024,
+           "MSH|^~\\&|SCHApp|GHHSFacility|TK|TK|20250301120000||SIU^%s|%s|P|"
+           "2.5\r"
+           "SCH||V1|||||%s|%s|30|min|||||||||||||||Complete\r"
+           "%s"
+           "RGS|1\r"
+           "AIS|1||VO^Vastaanotto|%s\r"
+           "AIL|1||TA1\r"
+           "AIP|1||DOC7|physician\r"
+           "%s",
+           trig, ctl, reason, type, pid, start, zht);
+  return m;
+}
+
+#define PID_HETU "PID|1||131052-308T^^^1.2.246.21||X^Y\r"
+#define EXCLUSIONS                                                             \
+  (EVENT_F_CARE_PLAN | EVENT_F_CERTIFICATE | EVENT_F_SPECIALIST |              \
+   EVENT_F_PROMOTION)
+
+static int32_t day(int y, int m, int d) {
+  return chrono_days_from_civil(y, m, d);
+}
+
+static int64_t local_ms(int y, int mo, int d, int h, int mi) {
+  int64_t ms = 0;
+  assert_int_equal(chrono_from_local(day(y, mo, d), h, mi, 0, &ms), 0);
+  return ms;
+}
+
+/* Maps a visit message that must succeed; returns the visit event. */
+static struct event map_visit(struct fx *f, char *m, struct adt_result *r) {
+  struct adt_error e;
+  int rc = map(f, m, strlen(m), r, &e);
+  mem_free(m);
+  if (rc != 0)
+    fail_msg("map: %s", e.text);
+  assert_int_equal(r->n, 2);
+  assert_int_equal(r->ev[0].kind, EV_SLOT_BOOKED);
+  assert_int_equal(r->ev[1].kind, EV_VISIT_COMPLETED);
+  return r->ev[1];
+}
+
+static void test_visit_defaults(void **state) {
+  struct fx *f = *state;
+  struct adt_result r;
+  struct event v;
+  char want[EVENT_PSEUDO_MAX];
+  /* no ZHT: the visit is at the slot start, with AIP-4's group, SCH-7's
+   * urgency and SCH-8's channel, no HTA and no contact */
+  v = map_visit(
+      f, visit("S12", "V1", "ROUTINE", "", "20250310090000", PID_HETU, ""), &r);
+  assert_int_equal(v.occurred_at, local_ms(2025, 3, 10, 9, 0));
+  assert_int_equal(v.local_date, day(2025, 3, 10));
+  assert_string_equal(v.unit, "ta");
+  assert_string_equal(v.attrs.prof_group, "physician");
+  assert_string_equal(v.attrs.contact_channel, "in_person");
+  assert_int_equal(v.attrs.flags & (EVENT_F_URGENT | EVENT_F_REMOTE), 0);
+  assert_int_equal(v.attrs.flags & EXCLUSIONS, 0);
+  assert_int_equal(v.attrs.assessed_at, 0);
+  assert_int_equal(v.attrs.contact_at, 0);
+  /* born 13.10.1952: 72 on 10.3.2025 */
+  assert_int_equal(v.attrs.age_years, 72);
+  assert_int_equal(v.attrs.age_band, 70);
+  pseudo(f, "appointment", "sch|V1", want);
+  assert_string_equal(v.attrs.appointment, want);
+  pseudo(f, "person", "131052-308T", want);
+  assert_string_equal(v.subject, want);
+  pseudo(f, "professional", "sch|DOC7", want);
+  assert_string_equal(v.attrs.professional, want);
+  /* the slot event keeps the change time and carries no visit data */
+  assert_int_equal(r.ev[0].occurred_at, ts("20250301120000"));
+  assert_int_equal(r.ev[0].attrs.age_years, -1);
+  assert_string_equal(r.ev[0].subject, "");
+
+  /* urgent reason and a video appointment, still without ZHT */
+  v = map_visit(
+      f, visit("S14", "V2", "URGENT", "VIDEO", "20250310090000", PID_HETU, ""),
+      &r);
+  assert_int_equal(v.attrs.flags & (EVENT_F_URGENT | EVENT_F_REMOTE),
+                   EVENT_F_URGENT | EVENT_F_REMOTE);
+  assert_string_equal(v.attrs.contact_channel, "video");
+  assert_int_equal(v.occurred_at, local_ms(2025, 3, 10, 9, 0));
+}
+
+static void test_visit_zht_fields(void **state) {
+  struct fx *f = *state;
+  struct adt_result r;
+  struct event v;
+  /* every field: HTA, contact, N over SCH-7 URGENT, group over AIP-4,
+   * PHONE over SCH-8 VIDEO, two exclusions */
+  v = map_visit(f,
+                visit("S12", "Z1", "URGENT", "VIDEO", "20250310090000",
+                      PID_HETU,
+                      "ZHT|1|20250303101500|20250303080000|N|nurse|PHONE|"
+                      "CARE_PLAN~CERTIFICATE\r"),
+                &r);
+  /* Helsinki local without an offset: 10:15 EET = 08:15Z */
+  assert_int_equal(v.attrs.assessed_at, 1740989700000);
+  assert_int_equal(v.attrs.assessed_at, local_ms(2025, 3, 3, 10, 15));
+  assert_int_equal(v.attrs.contact_at, local_ms(2025, 3, 3, 8, 0));
+  assert_false(v.attrs.flags & EVENT_F_URGENT);
+  assert_true(v.attrs.flags & EVENT_F_REMOTE);
+  assert_string_equal(v.attrs.contact_channel, "phone");
+  assert_string_equal(v.attrs.prof_group, "nurse");
+  assert_int_equal(v.attrs.flags & EXCLUSIONS,
+                   EVENT_F_CARE_PLAN | EVENT_F_CERTIFICATE);
+  assert_int_equal(v.attrs.age_years, 72);
+  /* the slot event takes none of it */
+  assert_int_equal(r.ev[0].attrs.assessed_at, 0);
+  assert_string_equal(r.ev[0].attrs.prof_group, "physician");
+  assert_true(r.ev[0].attrs.flags & EVENT_F_URGENT);
+  assert_int_equal(r.ev[0].attrs.flags & EXCLUSIONS, 0);
+
+  /* no set id, an offset, lower case codes, U over ROUTINE, IN_PERSON
+   * over VIDEO, an empty repetition; empty fields keep the SIU values */
+  v = map_visit(f,
+                visit("S14", "Z2", "ROUTINE", "VIDEO", "20250310090000",
+                      PID_HETU,
+                      "ZHT||20250303101500+0000||u|| in_person |"
+                      "specialist~~PROMOTION\r"),
+                &r);
+  assert_int_equal(v.attrs.assessed_at, 1740996900000);
+  assert_int_equal(v.attrs.contact_at, 0);
+  assert_true(v.attrs.flags & EVENT_F_URGENT);
+  assert_false(v.attrs.flags & EVENT_F_REMOTE);
+  assert_string_equal(v.attrs.contact_channel, "in_person");
+  assert_string_equal(v.attrs.prof_group, "physician");
+  assert_int_equal(v.attrs.flags & EXCLUSIONS,
+                   EVENT_F_SPECIALIST | EVENT_F_PROMOTION);
+
+  /* HL7 nulls are "not sent"; each remote channel sets REMOTE */
+  v = map_visit(f,
+                visit("S12", "Z3", "URGENT", "CHAT", "20250310090000", PID_HETU,
+                      "ZHT|1|\"\"|\"\"|\"\"|\"\"|\"\"|\"\"\r"),
+                &r);
+  assert_int_equal(v.attrs.assessed_at, 0);
+  assert_true(v.attrs.flags & EVENT_F_URGENT);
+  assert_string_equal(v.attrs.contact_channel, "chat");
+  assert_string_equal(v.attrs.prof_group, "physician");
+  {
+    static const char *const chans[][2] = {
+        {"VIDEO", "video"}, {"ESERVICE", "eservice"}, {"CHAT", "chat"}};
+    for (size_t i = 0; i < 3; i++) {
+      char z[64];
+      snprintf(z, sizeof z, "ZHT|1|||||%s\r", chans[i][0]);
+      v = map_visit(
+          f, visit("S12", "Z4", "", "", "20250310090000", PID_HETU, z), &r);
+      assert_string_equal(v.attrs.contact_channel, chans[i][1]);
+      assert_true(v.attrs.flags & EVENT_F_REMOTE);
+    }
+  }
+  /* an HTA later on the visit's own day is fine (same day = 0 days) */
+  v = map_visit(f,
+                visit("S12", "Z5", "", "", "20250310090000", PID_HETU,
+                      "ZHT|1|20250310180000\r"),
+                &r);
+  assert_int_equal(v.attrs.assessed_at, local_ms(2025, 3, 10, 18, 0));
+}
+
+static void test_zht_errors(void **state) {
+  struct fx *f = *state;
+  static const struct {
+    const char *zht;
+    unsigned field;
+    int code;
+    const char *text;
+  } cases[] = {
+      {"ZHT|1|2025-03-03\r", 2, 102, "ZHT-2: malformed timestamp"},
+      {"ZHT|1||yesterday\r", 3, 102, "ZHT-3: malformed timestamp"},
+      {"ZHT|1|||X\r", 4, 103, "ZHT-4: unknown urgency 'X' (U or N expected)"},
+      {"ZHT|1||||ABCDEFGHIJKLMNOPQRSTUVWX\r", 5, 102,
+       "ZHT-5: professional group longer than 23"},
+      {"ZHT|1|||||FAX\r", 6, 103, "ZHT-6: unknown contact channel 'FAX'"},
+      {"ZHT|1||||||CARE_PLAN~HOLIDAY\r", 7, 103,
+       "ZHT-7: unknown exclusion 'HOLIDAY'"},
+      {"ZHT|1|20250311080000\r", 2, 102,
+       "ZHT-2: needs assessment after the visit"},
+      {"ZHT|1|20250301080000|20250311080000\r", 3, 102,
+       "ZHT-3: first contact after the visit"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    struct adt_result r;
+    struct adt_error e;
+    char *m =
+        visit("S12", "ZE", "", "", "20250310090000", PID_HETU, cases[i].zht);
+    memset(&r, 0x5a, sizeof r);
+    assert_int_equal(map(f, m, strlen(m), &r, &e), ERR_MAPPING);
+    assert_string_equal(e.segment, "ZHT");
+    assert_int_equal(e.field, cases[i].field);
+    assert_int_equal(e.hl7_code, cases[i].code);
+    assert_string_equal(e.text, cases[i].text);
+    assert_int_equal(r.n, (size_t)0x5a5a5a5a5a5a5a5aull); /* untouched */
+    mem_free(m);
+  }
+  /* a ZHT is checked wherever it appears, visit or not */
+  {
+    struct adt_result r;
+    struct adt_error e;
+    char *m =
+        siu("S12", "ZF", "S1", "A", "20250303140000", "", "", "", "TA1", false);
+    char *m2 = mem_alloc(strlen(m) + 32);
+    snprintf(m2, strlen(m) + 32, "%sZHT|1|||Q\r", m);
+    assert_int_equal(map(f, m2, strlen(m2), &r, &e), ERR_MAPPING);
+    assert_string_equal(e.text, "ZHT-4: unknown urgency 'Q' (U or N expected)");
+    mem_free(m);
+    mem_free(m2);
+  }
+}
+
+static void test_visit_age(void **state) {
+  struct fx *f = *state;
+  struct adt_result r;
+  struct event v;
+  static const struct {
+    const char *start, *zht;
+    int age;
+  } leap[] = {
+      /* born 29.2.2004 (PID-7): a year completes on 1.3 in common years */
+      {"20270305090000", "ZHT|1|20270228120000\r", 22},
+      {"20270305090000", "ZHT|1|20270301080000\r", 23},
+      {"20270228090000", "", 22},
+      {"20270301090000", "", 23},
+      /* and on 29.2 in leap years */
+      {"20280305090000", "ZHT|1|20280228120000\r", 23},
+      {"20280305090000", "ZHT|1|20280229080000\r", 24},
+  };
+  char pid[96];
+  char id[16];
+  /* 13.10.1952: 72 on the HTA date 10.10.2025, 73 on the visit date */
+  v = map_visit(f,
+                visit("S12", "A1", "", "", "20251014090000", PID_HETU,
+                      "ZHT|1|20251010100000\r"),
+                &r);
+  assert_int_equal(v.attrs.age_years, 72);
+  assert_int_equal(v.attrs.age_band, 70);
+  v = map_visit(f, visit("S12", "A2", "", "", "20251014090000", PID_HETU, ""),
+                &r);
+  assert_int_equal(v.attrs.age_years, 73);
+  /* a contact time alone does not date the age */
+  v = map_visit(f,
+                visit("S12", "A3", "", "", "20251014090000", PID_HETU,
+                      "ZHT|1||20251010100000\r"),
+                &r);
+  assert_int_equal(v.attrs.age_years, 73);
+
+  for (size_t i = 0; i < sizeof leap / sizeof leap[0]; i++) {
+    v = map_visit(f,
+                  visit("S12", "L", "", "", leap[i].start,
+                        "PID|1||P29||X^Y||20040229|F\r", leap[i].zht),
+                  &r);
+    if (v.attrs.age_years != leap[i].age)
+      fail_msg("case %zu: age %d, expected %d", i, v.attrs.age_years,
+               leap[i].age);
+  }
+  /* the same from a valid identity code born 29.2.2004 */
+  snprintf(id, sizeof id, "290204A123%c", hetu_checksum_char(29, 2, 4, 123));
+  snprintf(pid, sizeof pid, "PID|1||%s^^^1.2.246.21||X^Y\r", id);
+  v = map_visit(f, visit("S12", "L2", "", "", "20270228090000", pid, ""), &r);
+  assert_int_equal(v.attrs.age_years, 22);
+  assert_int_equal(r.flags & EVENT_F_UNVERIFIED_ID, 0);
+  v = map_visit(f, visit("S12", "L3", "", "", "20270301090000", pid, ""), &r);
+  assert_int_equal(v.attrs.age_years, 23);
+  assert_int_equal(v.attrs.age_band, 20);
+  /* no valid code and no PID-7: unknown */
+  v = map_visit(f,
+                visit("S12", "U1", "", "", "20270301090000",
+                      "PID|1||P30||X^Y\r", "ZHT|1|20270201080000\r"),
+                &r);
+  assert_int_equal(v.attrs.age_years, -1);
+  assert_int_equal(v.attrs.age_band, -1);
 }
 
 /* Sends one message through siu_map and applies its events. */
@@ -428,6 +716,10 @@ int main(void) {
       cmocka_unit_test(test_shared_files),
       cmocka_unit_test(test_shared_times_and_people),
       cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_visit_defaults),
+      cmocka_unit_test(test_visit_zht_fields),
+      cmocka_unit_test(test_zht_errors),
+      cmocka_unit_test(test_visit_age),
       cmocka_unit_test(test_worked_example),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
