@@ -900,6 +900,12 @@ static int prepare(const struct bedboard *bb, const struct event *ev,
                        "cannot apply %s: the episode has %d events already",
                        kname, BEDBOARD_MAX_EPISODE_EVENTS);
   } else if (!opens(ev->kind) && ev->kind != EV_READY_FOR_TRANSFER) {
+    if (u != NULL && bb->ward_of[u->index] < 0 &&
+        !is_ed(bb, (int32_t)u->index)) {
+      *v = V_NOOP; /* an outpatient visit (e.g. a health station's A03): its
+                      registration was never on the board either */
+      return 0;
+    }
     return error_set(err, ERR_STATE, "cannot apply %s: unknown episode", kname);
   }
   *epp = ep;

@@ -745,6 +745,19 @@ static void test_refusals(void **state) {
   refused(f, &e, "unknown episode");
   e = mk(f, EV_ADMIT_CANCELLED, "nobody", "w1", "", at(f, 1, 8, 0));
   refused(f, &e, "unknown episode");
+  {
+    /* A health station's visit ends (A03) or its end is cancelled (A13):
+     * the registration never reached the board, so neither does this. */
+    char *before = dump(f->bb), *after;
+    e = mk(f, EV_DISCHARGED, "visit1", "hs", "", at(f, 1, 9, 0));
+    ok(f, &e);
+    e = mk(f, EV_DISCHARGE_CANCELLED, "visit1", "hs", "", at(f, 1, 9, 5));
+    ok(f, &e);
+    after = dump(f->bb);
+    assert_string_equal(before, after);
+    mem_free(before);
+    mem_free(after);
+  }
   e = mk(f, EV_TRANSFERRED, "e11", "nope", "", at(f, 1, 8, 0));
   refused(f, &e, "unknown unit 'nope'");
   e = mk(f, EV_ADMITTED, "e11b", "hs", "", at(f, 1, 8, 0));
