@@ -1,5 +1,5 @@
-/* fuzz_fhir.c -- fuzz target for the FHIR Schedule and Slot mapper
- * (fhir.c).
+/* fuzz_fhir.c -- fuzz target for the FHIR mapper (fhir.c): Schedule,
+ * Slot, Appointment, Encounter and the identifier index.
  *
  * Feeds arbitrary bytes to fhir_parse; a resource that parses is mapped as
  * what it says it is (a Bundle's entries each in turn): a Schedule into a
@@ -8,7 +8,11 @@
  * an issue code and diagnostics whose OperationOutcome parses back as
  * JSON; a Schedule maps to a unit the channel knows and a 32-hex
  * professional pseudonym; a Slot maps to one slot event of that unit with
- * end >= start and a bookable or held flag. Any violation aborts.
+ * end >= start and a bookable or held flag; an Appointment or Encounter to
+ * zero or one appointment.* / visit.completed event of that unit with a
+ * 32-hex subject and ages in range; every resource's identifiers go into
+ * an index where each is found again (or is ambiguous). Any violation
+ * aborts.
  *
  * The keys are made once in a temporary directory (deleted at once); the
  * organisation is a fixed inline one. */
@@ -82,12 +86,77 @@ static void check_refusal(int rc, const struct fhir_issue *iss) {
   buf_release(&b);
 }
 
+/* Indexes 'res' and finds each of its identifiers again. */
+static void check_index(const json_t *res, struct fhir_idents *idx) {
+  const char *lid = fhir_logical_id(res);
+  size_t i;
+  json_t *ident;
+  int rc = fhir_idents_add(idx, "fh", res);
+  CHECK(rc == 0);
+  if (lid == NULL || strlen(fhir_resource_type(res)) >= 32)
+    return; /* not indexed: no logical id, or no type the server takes */
+  json_array_foreach(json_object_get(res, "identifier"), i, ident) {
+    const char *v = json_string_value(json_object_get(ident, "value"));
+    const char *sys = json_string_value(json_object_get(ident, "system"));
+    struct fhir_cond c;
+    char id[FHIR_ID_MAX];
+    if (v == NULL || v[0] == '\0' || strlen(v) >= FHIR_IDENT_VALUE_MAX ||
+        (sys != NULL && strlen(sys) >= FHIR_IDENT_VALUE_MAX))
+      continue;
+    memset(&c, 0, sizeof c);
+    snprintf(c.system, sizeof c.system, "%s", sys != NULL ? sys : "");
+    memcpy(c.value, v, strlen(v) + 1);
+    rc = fhir_idents_find(idx, "fh", fhir_resource_type(res), &c, id);
+    CHECK(rc == ERR_EXISTS || (rc == 1 && strlen(id) < FHIR_ID_MAX));
+    c.any_system = true;
+    rc = fhir_idents_find(idx, "fh", fhir_resource_type(res), &c, id);
+    CHECK(rc == ERR_EXISTS || rc == 1);
+  }
+}
+
+static void check_visit_event(const struct event *ev, const char *type) {
+  if (strcmp(type, "Encounter") == 0) {
+    CHECK(ev->kind == EV_VISIT_COMPLETED);
+    CHECK(hex32(ev->episode));
+    CHECK(ev->attrs.age_years >= -1 && ev->attrs.age_years <= 150);
+  } else {
+    CHECK(ev->kind == EV_APPOINTMENT_BOOKED ||
+          ev->kind == EV_APPOINTMENT_CANCELLED ||
+          ev->kind == EV_APPOINTMENT_NOSHOW);
+    CHECK(hex32(ev->attrs.appointment));
+    CHECK(ev->attrs.age_years == -1);
+  }
+  CHECK(strcmp(ev->unit, "tx") == 0);
+  CHECK(ev->subject[0] == '\0' || hex32(ev->subject));
+  CHECK(ev->attrs.age_band >= -1 && ev->attrs.age_band <= 95);
+  CHECK(((ev->attrs.flags & EVENT_F_REMOTE) != 0) ==
+        (strcmp(ev->attrs.contact_channel, "in_person") != 0));
+}
+
 static void map_one(const json_t *res, const struct org_channel *ch,
-                    struct fhir_schedules *tab) {
+                    struct fhir_schedules *tab, struct fhir_idents *idx) {
   const char *type = fhir_resource_type(res);
   struct fhir_issue iss;
   int rc;
   memset(&iss, 0, sizeof iss);
+  check_index(res, idx);
+  if (strcmp(type, "Appointment") == 0 || strcmp(type, "Encounter") == 0) {
+    struct event ev;
+    size_t n = 7;
+    rc = type[0] == 'A' ? fhir_appointment_map(res, org, ch, keys,
+                                               1700000000000, &ev, &n, &iss)
+                        : fhir_encounter_map(res, org, ch, keys, 1700000000000,
+                                             &ev, &n, &iss);
+    if (rc != 0) {
+      CHECK(n == 7);
+      check_refusal(rc, &iss);
+      return;
+    }
+    CHECK(n == 0 || n == 1);
+    if (n == 1)
+      check_visit_event(&ev, type);
+    return;
+  }
   if (strcmp(type, "Schedule") == 0) {
     struct fhir_schedule s;
     rc = fhir_schedule_map(res, org, ch, keys, &s, &iss);
@@ -121,6 +190,7 @@ static void map_one(const json_t *res, const struct org_channel *ch,
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const struct org_channel *ch;
   struct fhir_schedules *tab;
+  struct fhir_idents *idx;
   struct fhir_schedule a;
   struct fhir_issue iss;
   json_t *res = NULL;
@@ -135,6 +205,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   }
   tab = fhir_schedules_new();
+  idx = fhir_idents_new();
   memset(&a, 0, sizeof a);
   snprintf(a.id, sizeof a.id, "A");
   snprintf(a.unit, sizeof a.unit, "tx");
@@ -146,12 +217,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     json_array_foreach(json_object_get(res, "entry"), i, e) {
       json_t *r = json_object_get(e, "resource");
       if (json_is_object(r))
-        map_one(r, ch, tab);
+        map_one(r, ch, tab, idx);
     }
   } else {
-    map_one(res, ch, tab);
+    map_one(res, ch, tab, idx);
   }
   fhir_schedules_free(tab);
+  fhir_idents_free(idx);
   json_decref(res);
   return 0;
 }

@@ -44,6 +44,7 @@ struct waiter {
   bool done;
   enum ingest_outcome outcome;
   struct fhir_issue iss;
+  char existing[FHIR_ID_MAX]; /* what a conditional create found, or "" */
 };
 
 static void waiter_init(struct waiter *w) {
@@ -52,6 +53,7 @@ static void waiter_init(struct waiter *w) {
   w->done = false;
   w->outcome = INGEST_FAILED;
   memset(&w->iss, 0, sizeof w->iss);
+  w->existing[0] = '\0';
 }
 
 static void waiter_destroy(struct waiter *w) {
@@ -63,10 +65,13 @@ static void waiter_destroy(struct waiter *w) {
 static void on_done(void *ctx, struct ingest_item *item) {
   struct waiter *w = ctx;
   const struct fhir_issue *iss = ingest_item_fhir_issue(item);
+  const char *existing = ingest_item_fhir_existing(item);
   pthread_mutex_lock(&w->mu);
   w->outcome = ingest_item_outcome(item);
   if (iss != NULL)
     w->iss = *iss;
+  if (existing != NULL)
+    snprintf(w->existing, sizeof w->existing, "%s", existing);
   w->done = true;
   pthread_cond_signal(&w->cv);
   pthread_mutex_unlock(&w->mu);
@@ -176,9 +181,10 @@ static bool resource_ok(json_t *res, const char *type, const char *id,
   return true;
 }
 
-/* Submits one resource; on failure to queue, *w is marked done as failed. */
+/* Submits one resource ('cond': an If-None-Exist value or NULL); on
+ * failure to queue, *w is marked done as failed. */
 static void submit(const struct api_fhir *a, const json_t *res,
-                   struct waiter *w) {
+                   const char *cond, struct waiter *w) {
   char *text = json_dumps(res, JSON_COMPACT);
   int rc;
   waiter_init(w);
@@ -187,8 +193,8 @@ static void submit(const struct api_fhir *a, const json_t *res,
     set_issue(&w->iss, "exception", "", "cannot render the resource");
     return;
   }
-  rc = ingest_submit_fhir(a->in, a->channel, text, strlen(text), "http",
-                          on_done, w);
+  rc = ingest_submit_fhir_if_none_exist(a->in, a->channel, text, strlen(text),
+                                        cond, "http", on_done, w);
   free(text);
   if (rc != 0) {
     log_warn("fhir", "cannot submit a resource: %s", err_name(rc));
@@ -218,6 +224,11 @@ static json_t *body_json(const struct http_request *req,
   return res;
 }
 
+/* Location of 'type'/'id' into 'out'. */
+static void location_of(const char *type, const char *id, char out[160]) {
+  snprintf(out, 160, PREFIX "%.20s/%.64s", type, id);
+}
+
 static void reply_resource(struct http_reply *rep, unsigned status,
                            const json_t *res) {
   char *text = json_dumps(res, JSON_COMPACT);
@@ -235,11 +246,38 @@ static void reply_resource(struct http_reply *rep, unsigned status,
   http_reply_body(rep, status, FHIR_CT, &b);
   if (status == 201 && id != NULL) {
     char loc[160];
-    snprintf(loc, sizeof loc, PREFIX "%.20s/%.64s", type, id);
+    location_of(type, id, loc);
     if (http_reply_header(rep, "Location", loc) != 0)
       log_warn("fhir", "cannot set Location");
   }
 }
+
+/* 200 for a conditional create that found 'id': nothing was applied. */
+static void reply_existing(struct http_reply *rep, const char *type,
+                           const char *id) {
+  struct fhir_issue iss;
+  struct buf b;
+  char loc[160];
+  location_of(type, id, loc);
+  memset(&iss, 0, sizeof iss);
+  snprintf(iss.code, sizeof iss.code, "duplicate");
+  snprintf(iss.expression, sizeof iss.expression, "%.20s.identifier", type);
+  snprintf(iss.diagnostics, sizeof iss.diagnostics,
+           "%.20s/%.64s already holds the identifier; nothing was applied",
+           type, id);
+  buf_init(&b, 4096);
+  if (fhir_outcome_json_severity(&iss, "information", &b) != 0) {
+    buf_release(&b);
+    http_reply_error(rep, 500, "internal", NULL, NULL);
+    return;
+  }
+  http_reply_body(rep, 200, FHIR_CT, &b);
+  if (http_reply_header(rep, "Location", loc) != 0)
+    log_warn("fhir", "cannot set Location");
+}
+
+static int h_bundle(void *ctx, const struct http_request *req,
+                    struct http_reply *rep);
 
 /* POST /fhir/r4/{type} and PUT /fhir/r4/{type}/{id}. */
 static int h_resource(void *ctx, const struct http_request *req,
@@ -255,6 +293,8 @@ static int h_resource(void *ctx, const struct http_request *req,
   unsigned status;
   size_t tlen = slash != NULL ? (size_t)(slash - path) : strlen(path);
 
+  if (tlen == 0 && !put && slash == NULL)
+    return h_bundle(ctx, req, rep); /* POST /fhir/r4/ is the base too */
   if (tlen == 0 || tlen >= sizeof type || (put && slash == NULL) ||
       (!put && slash != NULL) ||
       (slash != NULL &&
@@ -276,11 +316,13 @@ static int h_resource(void *ctx, const struct http_request *req,
     reply_outcome(rep, 400, &iss);
     return 0;
   }
-  submit(a, res, &w);
+  submit(a, res, put ? NULL : http_request_header(req, "If-None-Exist"), &w);
   waiter_wait(&w);
   status =
       w.done && w.outcome <= INGEST_FAILED ? status_of(w.outcome, !put) : 500;
-  if (status < 300)
+  if (status < 300 && w.existing[0] != '\0')
+    reply_existing(rep, type, w.existing);
+  else if (status < 300)
     reply_resource(rep, status, res);
   else
     reply_outcome(rep, status, &w.iss);
@@ -334,6 +376,12 @@ static int h_bundle(void *ctx, const struct http_request *req,
     size_t tlen;
     bool put;
     snprintf(expr, sizeof expr, "Bundle.entry[%zu].request", i);
+    if (method != NULL && strcmp(method, "POST") != 0 &&
+        strcmp(method, "PUT") != 0) {
+      refuse(rep, 400, "not-supported", expr,
+             "only POST and PUT entries (no reads or deletes)");
+      goto out;
+    }
     if (!json_is_object(res) || method == NULL || url == NULL) {
       refuse(rep, 400, "required", expr,
              "each entry needs a resource and a request");
@@ -344,8 +392,20 @@ static int h_bundle(void *ctx, const struct http_request *req,
       refuse(rep, 400, "not-supported", expr, "only POST and PUT entries");
       goto out;
     }
+    if (json_object_get(request, "ifNoneExist") != NULL &&
+        (transaction || put ||
+         !json_is_string(json_object_get(request, "ifNoneExist")))) {
+      snprintf(expr, sizeof expr, "Bundle.entry[%zu].request.ifNoneExist", i);
+      refuse(rep, 400, "not-supported", expr,
+             transaction ? "conditional create inside a transaction is not "
+                           "supported (use a batch Bundle)"
+                         : "ifNoneExist needs a POST entry with a string");
+      goto out;
+    }
     slash = strchr(url, '/');
-    tlen = slash != NULL ? (size_t)(slash - url) : strlen(url);
+    if (!put && slash != NULL && slash[1] == '\0')
+      slash = NULL; /* "Type/" is the type's URL too */
+    tlen = slash != NULL ? (size_t)(slash - url) : strcspn(url, "/");
     if (tlen == 0 || tlen >= sizeof type || (put && slash == NULL) ||
         (slash != NULL &&
          (strlen(slash + 1) == 0 || strlen(slash + 1) >= sizeof id))) {
@@ -369,7 +429,7 @@ static int h_bundle(void *ctx, const struct http_request *req,
     /* One message, all or nothing (ingest_submit_fhir). */
     struct waiter w;
     unsigned status;
-    submit(a, bundle, &w);
+    submit(a, bundle, NULL, &w);
     waiter_wait(&w);
     status = status_of(w.outcome, true);
     if (status >= 300) {
@@ -394,8 +454,13 @@ static int h_bundle(void *ctx, const struct http_request *req,
     goto reply;
   }
   ws = mem_calloc(n ? n : 1, sizeof *ws);
-  for (i = 0; i < n; i++)
-    submit(a, json_object_get(json_array_get(entries, i), "resource"), &ws[i]);
+  for (i = 0; i < n; i++) {
+    json_t *e = json_array_get(entries, i);
+    submit(a, json_object_get(e, "resource"),
+           json_string_value(
+               json_object_get(json_object_get(e, "request"), "ifNoneExist")),
+           &ws[i]);
+  }
   out = json_pack("{s:s,s:s,s:[]}", "resourceType", "Bundle", "type",
                   "batch-response", "entry");
   oents = json_object_get(out, "entry");
@@ -409,6 +474,13 @@ static int h_bundle(void *ctx, const struct http_request *req,
     waiter_wait(&ws[i]);
     status = status_of(ws[i].outcome, !put);
     resp = json_pack("{s:s}", "status", status_line(status));
+    if (status < 300 && ws[i].existing[0] != '\0') {
+      char loc[160];
+      snprintf(loc, sizeof loc, "%.20s/%.64s",
+               fhir_resource_type(json_object_get(e, "resource")),
+               ws[i].existing);
+      json_object_set_new(resp, "location", json_string(loc));
+    }
     if (status >= 300) {
       struct buf ob;
       json_t *oo;

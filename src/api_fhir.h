@@ -1,30 +1,43 @@
-/* api_fhir.h -- the FHIR R4 endpoint at /fhir/r4: Schedule and Slot
- * resources and Bundles posted by source systems, through ingest.
+/* api_fhir.h -- the FHIR R4 endpoint at /fhir/r4: Schedule, Slot,
+ * Appointment and Encounter resources and Bundles posted by source
+ * systems, through ingest.
  *
  * Routes (JSON bodies, Content-Type application/fhir+json or
  * application/json; anything else is 415):
  *   POST /fhir/r4/{type}        create; 201 with the resource echoed and
  *                               Location /fhir/r4/{type}/{id} (200 for a
- *                               resend, nothing applied)
+ *                               resend, nothing applied). With the header
+ *                               If-None-Exist: identifier=[system|]value
+ *                               (conditional create): when a resource of
+ *                               the type on the channel holds that
+ *                               identifier, 200 with an informational
+ *                               OperationOutcome (code "duplicate") and
+ *                               Location naming it, nothing applied;
+ *                               several: 422 "multiple-matches"
  *   PUT  /fhir/r4/{type}/{id}   update; the body's id must be {id} (taken
  *                               from the path when absent); 200
  *   POST /fhir/r4               a Bundle of type "batch" (each entry on its
- *                               own) or "transaction" (all or nothing);
+ *                               own; POST entries may carry
+ *                               request.ifNoneExist) or "transaction" (all
+ *                               or nothing; ifNoneExist refused);
  *                               answered with a batch-response or
  *                               transaction-response Bundle
  * Errors are OperationOutcome resources naming the element: 400 for what
- * cannot be read (not JSON, wrong type for the path, unknown channel), 422
- * for what cannot be used (mapping, a conflicting version), 500 when the
- * store failed. A reply is sent only after ingest has made the outcome
- * durable: the handler thread waits for the item's done callback (the
- * HTTP server runs a thread pool).
+ * cannot be read (not JSON, wrong type for the path, unknown channel, an
+ * unreadable If-None-Exist), 422 for what cannot be used (mapping, a
+ * conflicting version, an unsupported resource type: code
+ * "not-supported", the type named), 500 when the store failed. A reply is
+ * sent only after ingest has made the outcome durable: the handler thread
+ * waits for the item's done callback (the HTTP server runs a thread
+ * pool).
  *
  * Access: the server's authorizer admits these routes for roles with the
  * feeds permission (integration_admin, admin) signed in with an API token
  * (Bearer); they are not unit-bound (api_auth.c).
  *
  * Every resource goes to one FHIR channel of the organisation (type
- * "fhir"), whose "locations" map Schedule actors to units.
+ * "fhir"), whose "locations" map Schedule actors, Appointment participants
+ * and Encounter service providers and locations to units (fhir.h).
  *
  * Thread safety: handlers run concurrently on the server's threads; the
  * state is immutable after install. */

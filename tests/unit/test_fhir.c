@@ -21,6 +21,7 @@
 
 #include "chrono.h"
 #include "fhir.h"
+#include "hetu.h"
 #include "mem.h"
 #include "org.h"
 #include "privacy.h"
@@ -403,12 +404,542 @@ static void test_worked_example(void **state) {
   schedule_free(sch);
 }
 
+/* ---- Appointment and Encounter ------------------------------------------ */
+
+/* The pseudonym of 'text' in 'domain'. */
+static void pseudo_of(struct fx *f, const char *domain, const char *text,
+                      char out[EVENT_PSEUDO_MAX]) {
+  privacy_pseudonym(f->keys, domain, text, strlen(text), out);
+}
+
+static int64_t iso(const char *s) {
+  int64_t ms = 0;
+  assert_int_equal(chrono_parse_iso(s, strlen(s), &ms, NULL), 0);
+  return ms;
+}
+
+static int32_t date_of(const char *s) {
+  int32_t d = 0;
+  assert_int_equal(chrono_parse_date(s, strlen(s), &d), 0);
+  return d;
+}
+
+/* Maps 'json' as its type; returns the rc, the event count in *n. */
+static int map(struct fx *f, const char *json, struct event *ev, size_t *n,
+               struct fhir_issue *iss) {
+  json_t *j = parse(json);
+  int rc;
+  memset(iss, 0, sizeof *iss);
+  *n = 99;
+  if (strcmp(fhir_resource_type(j), "Appointment") == 0)
+    rc = fhir_appointment_map(j, f->org, f->ch, f->keys,
+                              iso("2025-03-20T12:00:00Z"), ev, n, iss);
+  else
+    rc = fhir_encounter_map(j, f->org, f->ch, f->keys,
+                            iso("2025-03-20T12:00:00Z"), ev, n, iss);
+  json_decref(j);
+  return rc;
+}
+
+static void refused(struct fx *f, const char *json, const char *code,
+                    const char *expr, const char *diag) {
+  struct event ev;
+  struct fhir_issue iss;
+  size_t n;
+  assert_int_equal(map(f, json, &ev, &n, &iss), ERR_MAPPING);
+  assert_int_equal(n, 99); /* untouched */
+  assert_string_equal(iss.code, code);
+  assert_string_equal(iss.expression, expr);
+  if (strstr(iss.diagnostics, diag) == NULL)
+    fail_msg("diagnostics '%s' do not say '%s'", iss.diagnostics, diag);
+}
+
+static const char APPT[] =
+    "{\"resourceType\":\"Appointment\",\"id\":\"a1\",\"status\":\"%s\","
+    "\"meta\":{\"lastUpdated\":\"2025-03-01T10:00:00+02:00\"},"
+    "\"appointmentType\":{\"coding\":[{\"code\":\"PHONE\"}]},"
+    "\"start\":\"2025-03-10T09:00:00+02:00\","
+    "\"end\":\"2025-03-10T09:20:00+02:00\",\"slot\":[{\"reference\":"
+    "\"Slot/s1\"}],\"participant\":["
+    "{\"actor\":{\"identifier\":{\"system\":\"urn:oid:1.2.246.21\","
+    "\"value\":\"131052-308T\"}},\"type\":[{\"coding\":[{\"code\":\"SBJ\"}]}]},"
+    "{\"actor\":{\"reference\":\"Practitioner/p1\"},\"type\":[{\"coding\":"
+    "[{\"code\":\"nurse\"}]}]},"
+    "{\"actor\":{\"identifier\":{\"value\":\"urn:oid:1.2.246.10.1\"}}}]}";
+
+static void test_appointment(void **state) {
+  struct fx *f = *state;
+  static const struct {
+    const char *status;
+    enum event_kind kind;
+  } cases[] = {
+      {"booked", EV_APPOINTMENT_BOOKED},
+      {"arrived", EV_APPOINTMENT_BOOKED},
+      {"checked-in", EV_APPOINTMENT_BOOKED},
+      {"fulfilled", EV_APPOINTMENT_BOOKED},
+      {"cancelled", EV_APPOINTMENT_CANCELLED},
+      {"entered-in-error", EV_APPOINTMENT_CANCELLED},
+      {"noshow", EV_APPOINTMENT_NOSHOW},
+      {"proposed", EV_NONE},
+      {"pending", EV_NONE},
+      {"waitlist", EV_NONE},
+  };
+  char json[2048], want[EVENT_PSEUDO_MAX];
+  struct event ev;
+  struct fhir_issue iss;
+  size_t n;
+
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    snprintf(json, sizeof json, APPT, cases[i].status);
+    assert_int_equal(map(f, json, &ev, &n, &iss), 0);
+    assert_int_equal(n, cases[i].kind == EV_NONE ? 0 : 1);
+    if (n == 1)
+      assert_int_equal(ev.kind, cases[i].kind);
+  }
+  snprintf(json, sizeof json, APPT, "booked");
+  assert_int_equal(map(f, json, &ev, &n, &iss), 0);
+  assert_string_equal(ev.channel, "fh");
+  assert_string_equal(ev.source_key, "Appointment/a1");
+  assert_string_equal(ev.unit, "ty"); /* urn:oid: prefix stripped */
+  assert_true(ev.occurred_at == iso("2025-03-01T08:00:00Z"));
+  assert_int_equal(ev.local_date, date_of("2025-03-01"));
+  assert_true(ev.attrs.slot_start == iso("2025-03-10T07:00:00Z"));
+  assert_true(ev.attrs.slot_end == iso("2025-03-10T07:20:00Z"));
+  pseudo_of(f, "person", "131052-308T", want);
+  assert_string_equal(ev.subject, want);
+  pseudo_of(f, "professional", "fh|Practitioner/p1", want);
+  assert_string_equal(ev.attrs.professional, want);
+  pseudo_of(f, "appointment", "fh|a1", want);
+  assert_string_equal(ev.attrs.appointment, want);
+  pseudo_of(f, "slot", "fh|s1", want);
+  assert_string_equal(ev.attrs.slot, want);
+  assert_string_equal(ev.attrs.prof_group, "nurse");
+  assert_string_equal(ev.attrs.contact_channel, "phone");
+  assert_int_equal(ev.attrs.flags, EVENT_F_REMOTE);
+  assert_int_equal(ev.attrs.sex, 'F');
+  assert_int_equal(ev.attrs.age_band, 70); /* 72 on 2025-03-01 */
+  assert_int_equal(ev.attrs.age_years, -1);
+  assert_string_equal(ev.episode, "");
+
+  /* Refusals name the element. */
+  snprintf(json, sizeof json, APPT, "maybe");
+  refused(f, json, "value", "Appointment.status", "'maybe'");
+  refused(f,
+          "{\"resourceType\":\"Appointment\",\"id\":\"a\",\"status\":"
+          "\"booked\",\"participant\":[{\"actor\":{\"reference\":"
+          "\"Location/X\"}}]}",
+          "required", "Appointment.start", "Appointment.start missing");
+  refused(f,
+          "{\"resourceType\":\"Appointment\",\"id\":\"a\",\"status\":"
+          "\"booked\",\"start\":\"2025-03-10T09:00:00Z\",\"end\":"
+          "\"2025-03-10T08:00:00Z\",\"participant\":[{\"actor\":{"
+          "\"reference\":\"Location/X\"}}]}",
+          "value", "Appointment.end", "before");
+  refused(f,
+          "{\"resourceType\":\"Appointment\",\"id\":\"a\",\"status\":"
+          "\"cancelled\",\"participant\":[{\"actor\":{\"reference\":"
+          "\"Location/nowhere\"}}]}",
+          "value", "Appointment.participant", "no Location or Organization");
+  refused(f, "{\"resourceType\":\"Appointment\",\"status\":\"booked\"}",
+          "required", "Appointment.id", "missing");
+  /* Cancelled without times; an identifier as the id; a Location. */
+  assert_int_equal(
+      map(f,
+          "{\"resourceType\":\"Appointment\",\"identifier\":[{\"value\":"
+          "\"A-9\"}],\"status\":\"cancelled\",\"participant\":[{\"actor\":{"
+          "\"reference\":\"Patient/x\"}},{\"actor\":{\"reference\":"
+          "\"Location/X\"}}]}",
+          &ev, &n, &iss),
+      0);
+  assert_int_equal(n, 1);
+  assert_int_equal(ev.kind, EV_APPOINTMENT_CANCELLED);
+  assert_string_equal(ev.unit, "tx");
+  assert_true(ev.occurred_at == iso("2025-03-20T12:00:00Z")); /* received */
+  pseudo_of(f, "appointment", "fh|A-9", want);
+  assert_string_equal(ev.attrs.appointment, want);
+  pseudo_of(f, "person", "fh|Patient/x", want);
+  assert_string_equal(ev.subject, want);
+  assert_int_equal(ev.attrs.flags, EVENT_F_UNVERIFIED_ID);
+  assert_true(ev.attrs.slot_start == 0);
+}
+
+/* A valid henkilötunnus born on dd.mm.(20)yy, individual number zzz. */
+static void hetu_2000s(int dd, int mm, int yy, int zzz, char out[12]) {
+  snprintf(out, 12, "%02d%02d%02dA%03d%c", dd, mm, yy, zzz,
+           hetu_checksum_char(dd, mm, yy, zzz));
+}
+
+static void test_encounter(void **state) {
+  struct fx *f = *state;
+  static const char FULL[] =
+      "{\"resourceType\":\"Encounter\",\"id\":\"e1\",\"status\":"
+      "\"finished\",\"class\":{\"system\":\"http://terminology.hl7.org/"
+      "CodeSystem/v3-ActCode\",\"code\":\"VR\"},\"priority\":{\"coding\":[{"
+      "\"code\":\"UR\"}]},\"subject\":{\"identifier\":{\"system\":"
+      "\"urn:oid:1.2.246.21\",\"value\":\"%s\"}},\"serviceProvider\":{"
+      "\"identifier\":{\"system\":\"urn:ietf:rfc:3986\",\"value\":"
+      "\"urn:oid:1.2.246.10.1\"}},\"period\":{\"start\":"
+      "\"2025-03-10T09:00:00+02:00\"},\"participant\":[{\"type\":[{"
+      "\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
+      "v3-ParticipationType\",\"code\":\"PPRF\"},{\"system\":\"urn:x\","
+      "\"code\":\"physician\"}]}],\"individual\":{\"reference\":"
+      "\"Practitioner/p1\"}}],\"appointment\":[{\"reference\":"
+      "\"Appointment/a1\"}],\"extension\":["
+      "{\"url\":\"https://tilannekuva.fi/fhir/StructureDefinition/"
+      "needs-assessment\",\"valueDateTime\":\"2025-03-01T08:00:00+02:00\"},"
+      "{\"url\":\"https://tilannekuva.fi/fhir/StructureDefinition/"
+      "first-contact\",\"valueDateTime\":\"2025-02-28\"},"
+      "{\"url\":\"https://tilannekuva.fi/fhir/StructureDefinition/"
+      "contact-channel\",\"valueCode\":\"phone\"},"
+      "{\"url\":\"https://tilannekuva.fi/fhir/StructureDefinition/"
+      "care-guarantee-exclusion\",\"valueCode\":\"certificate\"},"
+      "{\"url\":\"https://tilannekuva.fi/fhir/StructureDefinition/"
+      "care-guarantee-exclusion\",\"valueCode\":\"promotion\"},"
+      "{\"url\":\"https://example.org/other\",\"valueString\":\"x\"}]}";
+  char json[4096], want[EVENT_PSEUDO_MAX], hetu[12];
+  struct event ev;
+  struct fhir_issue iss;
+  size_t n;
+  int64_t midnight;
+
+  /* 23 on 2025-03-05: 22 on the assessment date, 23 at the visit. */
+  hetu_2000s(5, 3, 2, 124, hetu);
+  snprintf(json, sizeof json, FULL, hetu);
+  assert_int_equal(map(f, json, &ev, &n, &iss), 0);
+  assert_int_equal(n, 1);
+  assert_int_equal(ev.kind, EV_VISIT_COMPLETED);
+  assert_string_equal(ev.channel, "fh");
+  assert_string_equal(ev.source_key, "Encounter/e1");
+  assert_string_equal(ev.unit, "ty");
+  assert_true(ev.occurred_at == iso("2025-03-10T07:00:00Z"));
+  assert_int_equal(ev.local_date, date_of("2025-03-10"));
+  pseudo_of(f, "person", hetu, want);
+  assert_string_equal(ev.subject, want);
+  pseudo_of(f, "episode", "fh|Encounter/e1", want);
+  assert_string_equal(ev.episode, want);
+  pseudo_of(f, "appointment", "fh|a1", want);
+  assert_string_equal(ev.attrs.appointment, want);
+  pseudo_of(f, "professional", "fh|Practitioner/p1", want);
+  assert_string_equal(ev.attrs.professional, want);
+  assert_string_equal(ev.attrs.prof_group, "physician");
+  assert_string_equal(ev.attrs.contact_channel, "phone"); /* not VR */
+  assert_string_equal(ev.attrs.patient_class, "VR");
+  assert_int_equal(ev.attrs.flags, EVENT_F_URGENT | EVENT_F_REMOTE |
+                                       EVENT_F_CERTIFICATE | EVENT_F_PROMOTION);
+  assert_true(ev.attrs.assessed_at == iso("2025-03-01T06:00:00Z"));
+  assert_int_equal(chrono_from_local(date_of("2025-02-28"), 0, 0, 0, &midnight),
+                   0);
+  assert_true(ev.attrs.contact_at == midnight);
+  assert_true(ev.attrs.contact_at == iso("2025-02-27T22:00:00Z"));
+  assert_int_equal(ev.attrs.age_years, 22);
+  assert_int_equal(ev.attrs.age_band, 20);
+  assert_int_equal(ev.attrs.sex, 'F'); /* 124 is even */
+
+  /* Without the assessment, the age on the visit date. */
+  {
+    char *cut = strstr(json, "{\"url\":\"https://tilannekuva.fi/fhir/"
+                             "StructureDefinition/needs-assessment\"");
+    char *end = strchr(cut, '}');
+    memmove(cut, end + 2, strlen(end + 2) + 1);
+  }
+  assert_int_equal(map(f, json, &ev, &n, &iss), 0);
+  assert_true(ev.attrs.assessed_at == 0);
+  assert_int_equal(ev.attrs.age_years, 23);
+
+  /* Minimal: class AMB, a Location, a contained Patient with an invalid
+   * code and a birth date, a contained PractitionerRole's code. */
+  assert_int_equal(
+      map(f,
+          "{\"resourceType\":\"Encounter\",\"id\":\"e2\",\"status\":"
+          "\"finished\",\"class\":{\"code\":\"AMB\"},\"contained\":[{"
+          "\"resourceType\":\"Patient\",\"id\":\"p\",\"identifier\":[{"
+          "\"system\":\"urn:x\",\"value\":\"local-1\"},{\"system\":"
+          "\"urn:oid:1.2.246.21\",\"value\":\"010101-123X\"}],\"birthDate\":"
+          "\"1990-06-15\",\"gender\":\"male\"},{\"resourceType\":"
+          "\"PractitionerRole\",\"id\":\"r\",\"code\":[{\"coding\":[{"
+          "\"code\":\"LK\"}]}]}],\"subject\":{\"reference\":\"#p\"},"
+          "\"participant\":[{\"individual\":{\"reference\":\"#r\"}}],"
+          "\"location\":[{\"location\":{\"reference\":\"Location/"
+          "nowhere\"}},{\"location\":{\"reference\":\"Location/X\"}}],"
+          "\"period\":{\"start\":\"2025-03-10T09:00:00Z\"}}",
+          &ev, &n, &iss),
+      0);
+  assert_string_equal(ev.unit, "tx");
+  pseudo_of(f, "person", "010101-123X", want);
+  assert_string_equal(ev.subject, want);
+  assert_int_equal(ev.attrs.flags, EVENT_F_UNVERIFIED_ID);
+  assert_string_equal(ev.attrs.contact_channel, "in_person");
+  assert_string_equal(ev.attrs.prof_group, "LK"); /* as sent */
+  assert_string_equal(ev.attrs.professional, "");
+  assert_string_equal(ev.attrs.appointment, "");
+  assert_int_equal(ev.attrs.age_years, 34);
+  assert_int_equal(ev.attrs.age_band, 30);
+  assert_int_equal(ev.attrs.sex, 'M');
+  assert_true(ev.attrs.assessed_at == 0 && ev.attrs.contact_at == 0);
+
+  /* A plain Patient reference: unverified, age unknown; VR is video. */
+  assert_int_equal(
+      map(f,
+          "{\"resourceType\":\"Encounter\",\"id\":\"e3\",\"status\":"
+          "\"finished\",\"class\":{\"code\":\"VR\"},\"subject\":{"
+          "\"reference\":\"Patient/x\"},\"serviceProvider\":{\"reference\":"
+          "\"Organization/1.2.246.10.1\"},\"priority\":{\"coding\":[{"
+          "\"code\":\"R\"}]},\"period\":{\"start\":\"2025-03-10T09:00:00Z\"}}",
+          &ev, &n, &iss),
+      0);
+  assert_string_equal(ev.unit, "ty");
+  pseudo_of(f, "person", "fh|Patient/x", want);
+  assert_string_equal(ev.subject, want);
+  assert_int_equal(ev.attrs.flags, EVENT_F_UNVERIFIED_ID | EVENT_F_REMOTE);
+  assert_string_equal(ev.attrs.contact_channel, "video");
+  assert_int_equal(ev.attrs.age_years, -1);
+  assert_int_equal(ev.attrs.age_band, -1);
+
+  /* Not finished: accepted, no event. */
+  {
+    static const char *const st[] = {"planned",          "arrived", "triaged",
+                                     "in-progress",      "onleave", "cancelled",
+                                     "entered-in-error", "unknown"};
+    for (size_t i = 0; i < sizeof st / sizeof st[0]; i++) {
+      snprintf(json, sizeof json,
+               "{\"resourceType\":\"Encounter\",\"id\":\"e\",\"status\":"
+               "\"%s\"}",
+               st[i]);
+      assert_int_equal(map(f, json, &ev, &n, &iss), 0);
+      assert_int_equal(n, 0);
+    }
+  }
+
+  /* Refusals. */
+  refused(f, "{\"resourceType\":\"Encounter\",\"id\":\"e\",\"status\":\"x\"}",
+          "value", "Encounter.status", "'x'");
+  refused(f, "{\"resourceType\":\"Encounter\",\"id\":\"e\"}", "required",
+          "Encounter.status", "missing");
+  refused(f,
+          "{\"resourceType\":\"Encounter\",\"id\":\"e\",\"status\":"
+          "\"finished\",\"serviceProvider\":{\"reference\":\"Location/X\"}}",
+          "required", "Encounter.period.start", "visit time");
+  refused(f,
+          "{\"resourceType\":\"Encounter\",\"id\":\"e\",\"status\":"
+          "\"finished\",\"period\":{\"start\":\"2025-03-10T09:00:00Z\"},"
+          "\"serviceProvider\":{\"reference\":\"Organization/9\"}}",
+          "value", "Encounter.serviceProvider", "no Organization or Location");
+  refused(f,
+          "{\"resourceType\":\"Encounter\",\"id\":\"e\",\"status\":"
+          "\"finished\",\"period\":{\"start\":\"2025-03-10T09:00:00Z\"},"
+          "\"serviceProvider\":{\"reference\":\"Location/X\"}}",
+          "required", "Encounter.subject", "Encounter.subject missing");
+  refused(f,
+          "{\"resourceType\":\"Encounter\",\"id\":\"e\",\"status\":"
+          "\"finished\",\"period\":{\"start\":\"2025-03-10T09:00:00Z\"},"
+          "\"serviceProvider\":{\"reference\":\"Location/X\"},\"subject\":{"
+          "\"reference\":\"Patient/x\"},\"extension\":[{\"url\":\"https://"
+          "tilannekuva.fi/fhir/StructureDefinition/care-guarantee-exclusion\","
+          "\"valueCode\":\"holiday\"}]}",
+          "code-invalid", "Encounter.extension[0].valueCode", "'holiday'");
+  refused(f,
+          "{\"resourceType\":\"Encounter\",\"id\":\"e\",\"status\":"
+          "\"finished\",\"period\":{\"start\":\"2025-03-10T09:00:00Z\"},"
+          "\"serviceProvider\":{\"reference\":\"Location/X\"},\"subject\":{"
+          "\"reference\":\"Patient/x\"},\"extension\":[{},{\"url\":\"https://"
+          "tilannekuva.fi/fhir/StructureDefinition/needs-assessment\","
+          "\"valueDateTime\":\"yesterday\"}]}",
+          "value", "Encounter.extension[1].valueDateTime", "not a dateTime");
+  refused(f,
+          "{\"resourceType\":\"Encounter\",\"id\":\"e\",\"status\":"
+          "\"finished\",\"period\":{\"start\":\"2025-03-10T09:00:00Z\"},"
+          "\"serviceProvider\":{\"reference\":\"Location/X\"},\"subject\":{"
+          "\"reference\":\"Patient/x\"},\"extension\":[{\"url\":\"https://"
+          "tilannekuva.fi/fhir/StructureDefinition/contact-channel\","
+          "\"valueCode\":\"pigeon\"}]}",
+          "code-invalid", "Encounter.extension[0].valueCode", "'pigeon'");
+  refused(f,
+          "{\"resourceType\":\"Encounter\",\"id\":\"e\",\"status\":"
+          "\"finished\",\"period\":{\"start\":\"2025-03-10T09:00:00Z\"},"
+          "\"serviceProvider\":{\"reference\":\"Location/X\"},\"subject\":{"
+          "\"reference\":\"#nobody\"}}",
+          "not-found", "Encounter.subject", "no contained Patient");
+}
+
+static void test_reference_unit(void **state) {
+  struct fx *f = *state;
+  static const struct {
+    const char *json;
+    const char *unit;
+  } cases[] = {
+      {"{\"reference\":\"Location/X\"}", "tx"},
+      {"{\"reference\":\"Organization/1.2.246.10.1\"}", "ty"},
+      {"{\"identifier\":{\"value\":\"1.2.246.10.1\"}}", "ty"},
+      {"{\"identifier\":{\"system\":\"urn:ietf:rfc:3986\",\"value\":"
+       "\"urn:oid:1.2.246.10.1\"}}",
+       "ty"},
+      {"{\"identifier\":{\"system\":\"urn:oid:1.2.246.10.1\",\"value\":"
+       "\"local\"}}",
+       "ty"},
+      {"{\"identifier\":{\"system\":\"urn:oid:1.2.246.537.6.202.2008\","
+       "\"value\":\"urn:oid:1.2.246.10.1\"}}",
+       "ty"},
+      {"{\"reference\":\"Organization/1.2.246.10.2\"}", NULL},
+      {"{\"display\":\"somewhere\"}", NULL},
+      {"\"Location/X\"", NULL},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    json_t *j = json_loads(cases[i].json, JSON_DECODE_ANY, NULL);
+    const struct org_unit *u = fhir_reference_unit(f->org, f->ch, j);
+    assert_non_null(j);
+    if (cases[i].unit == NULL)
+      assert_null(u);
+    else {
+      assert_non_null(u);
+      assert_string_equal(u->id, cases[i].unit);
+    }
+    json_decref(j);
+  }
+}
+
+static void test_conditional(void **state) {
+  struct fhir_cond c;
+  struct fhir_issue iss;
+  struct fhir_idents *t = fhir_idents_new();
+  char id[FHIR_ID_MAX] = "unset";
+  json_t *a, *b, *d;
+  (void)state;
+
+  memset(&iss, 0, sizeof iss);
+  assert_int_equal(
+      fhir_cond_parse("identifier=urn:x%7Cv-1", "If-None-Exist", &c, &iss), 0);
+  assert_string_equal(c.system, "urn:x");
+  assert_string_equal(c.value, "v-1");
+  assert_false(c.any_system);
+  assert_int_equal(fhir_cond_parse("identifier=v-1", "X", &c, &iss), 0);
+  assert_true(c.any_system);
+  assert_string_equal(c.value, "v-1");
+  assert_int_equal(fhir_cond_parse("?identifier=|v+2", "X", &c, &iss), 0);
+  assert_false(c.any_system);
+  assert_string_equal(c.system, "");
+  assert_string_equal(c.value, "v 2");
+  assert_int_equal(fhir_cond_parse("name=x", "If-None-Exist", &c, &iss),
+                   ERR_UNSUPPORTED);
+  assert_string_equal(iss.code, "not-supported");
+  assert_string_equal(iss.expression, "If-None-Exist");
+  assert_int_equal(fhir_cond_parse("identifier=a&name=b", "X", &c, &iss),
+                   ERR_UNSUPPORTED);
+  assert_int_equal(fhir_cond_parse("identifier=", "X", &c, &iss), ERR_PARSE);
+  assert_string_equal(iss.code, "required");
+  assert_int_equal(fhir_cond_parse("identifier=s|", "X", &c, &iss), ERR_PARSE);
+  assert_int_equal(fhir_cond_parse("identifier=%zz", "X", &c, &iss), ERR_PARSE);
+  assert_int_equal(fhir_cond_parse("identifier=%00", "X", &c, &iss), ERR_PARSE);
+
+  a = parse("{\"resourceType\":\"Encounter\",\"id\":\"e1\",\"identifier\":["
+            "{\"system\":\"urn:x\",\"value\":\"v-1\"},{\"value\":\"w\"}]}");
+  b = parse("{\"resourceType\":\"Encounter\",\"identifier\":[{\"system\":"
+            "\"urn:y\",\"value\":\"v-1\"}]}");
+  d = parse("{\"resourceType\":\"Slot\",\"id\":\"s\"}");
+  assert_int_equal(fhir_idents_add(t, "fh", a), 0);
+  assert_int_equal(fhir_idents_add(t, "fh", a), 0); /* an update: same id */
+  assert_int_equal(fhir_idents_add(t, "fh", d), 0); /* no identifier */
+  assert_int_equal(fhir_cond_parse("identifier=urn:x|v-1", "X", &c, &iss), 0);
+  assert_int_equal(fhir_idents_find(t, "fh", "Encounter", &c, id), 1);
+  assert_string_equal(id, "e1");
+  assert_int_equal(fhir_idents_find(t, "other", "Encounter", &c, id), 0);
+  assert_int_equal(fhir_idents_find(t, "fh", "Appointment", &c, id), 0);
+  assert_int_equal(fhir_cond_parse("identifier=v-1", "X", &c, &iss), 0);
+  assert_int_equal(fhir_idents_find(t, "fh", "Encounter", &c, id), 1);
+  assert_int_equal(fhir_cond_parse("identifier=|w", "X", &c, &iss), 0);
+  assert_int_equal(fhir_idents_find(t, "fh", "Encounter", &c, id), 1);
+  assert_int_equal(fhir_cond_parse("identifier=urn:x|w", "X", &c, &iss), 0);
+  assert_int_equal(fhir_idents_find(t, "fh", "Encounter", &c, id), 0);
+  /* b (id from its identifier) shares the value under another system:
+   * exact searches still find one each, "any system" finds two. */
+  assert_int_equal(fhir_idents_add(t, "fh", b), 0);
+  assert_int_equal(fhir_cond_parse("identifier=urn:y|v-1", "X", &c, &iss), 0);
+  assert_int_equal(fhir_idents_find(t, "fh", "Encounter", &c, id), 1);
+  assert_string_equal(id, "v-1");
+  assert_int_equal(fhir_cond_parse("identifier=v-1", "X", &c, &iss), 0);
+  strcpy(id, "kept");
+  assert_int_equal(fhir_idents_find(t, "fh", "Encounter", &c, id), ERR_EXISTS);
+  assert_string_equal(id, "kept");
+  /* Growth: many resources stay findable. */
+  for (int i = 0; i < 2000; i++) {
+    char buf[160];
+    json_t *r;
+    snprintf(buf, sizeof buf,
+             "{\"resourceType\":\"Slot\",\"id\":\"s%d\",\"identifier\":[{"
+             "\"value\":\"n%d\"}]}",
+             i, i);
+    r = parse(buf);
+    assert_int_equal(fhir_idents_add(t, "fh", r), 0);
+    json_decref(r);
+  }
+  assert_int_equal(fhir_cond_parse("identifier=n1234", "X", &c, &iss), 0);
+  assert_int_equal(fhir_idents_find(t, "fh", "Slot", &c, id), 1);
+  assert_string_equal(id, "s1234");
+  assert_int_equal(fhir_cond_parse("identifier=urn:x|v-1", "X", &c, &iss), 0);
+  assert_int_equal(fhir_idents_find(t, "fh", "Encounter", &c, id), 1);
+  assert_string_equal(id, "e1");
+  json_decref(a);
+  json_decref(b);
+  json_decref(d);
+  fhir_idents_free(t);
+  fhir_idents_free(NULL);
+}
+
+/* The fi-base and fi-scheduling examples of the new types map or are
+ * refused as documented. */
+static void test_shared_visits(void **state) {
+  struct fx *f = *state;
+  struct event ev;
+  struct fhir_issue iss;
+  size_t n = 99;
+  json_t *j = load_shared("fi-base/Encounter-id-for-visit.json");
+  /* Its service provider is not mapped in this organisation. */
+  memset(&iss, 0, sizeof iss);
+  assert_int_equal(fhir_encounter_map(j, f->org, f->ch, f->keys,
+                                      iso("2025-03-20T12:00:00Z"), &ev, &n,
+                                      &iss),
+                   ERR_MAPPING);
+  assert_string_equal(iss.expression, "Encounter.serviceProvider");
+  json_object_set_new(json_object_get(j, "serviceProvider"), "reference",
+                      json_string("Organization/1.2.246.10.1"));
+  assert_int_equal(fhir_encounter_map(j, f->org, f->ch, f->keys,
+                                      iso("2025-03-20T12:00:00Z"), &ev, &n,
+                                      &iss),
+                   0);
+  assert_int_equal(n, 1);
+  assert_string_equal(ev.unit, "ty");
+  assert_true(ev.occurred_at == iso("2022-02-28T13:03:00Z"));
+  assert_string_equal(ev.attrs.contact_channel, "in_person");
+  assert_string_equal(ev.attrs.patient_class, "AMB");
+  json_decref(j);
+  j = load_shared("fi-scheduling/appointment.json");
+  n = 99;
+  assert_int_equal(fhir_appointment_map(j, f->org, f->ch, f->keys,
+                                        iso("2025-03-20T12:00:00Z"), &ev, &n,
+                                        &iss),
+                   ERR_MAPPING);
+  assert_string_equal(iss.expression, "Appointment.participant");
+  assert_int_equal(n, 99);
+  json_decref(j);
+  j = load_shared("fi-base/Encounter-id-for-ward-encounter.json");
+  assert_int_equal(fhir_encounter_map(j, f->org, f->ch, f->keys,
+                                      iso("2025-03-20T12:00:00Z"), &ev, &n,
+                                      &iss),
+                   0);
+  assert_int_equal(n, 0); /* in progress */
+  json_decref(j);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parse),
       cmocka_unit_test_setup_teardown(test_shared_examples, setup, teardown),
       cmocka_unit_test_setup_teardown(test_slot_rules, setup, teardown),
       cmocka_unit_test_setup_teardown(test_worked_example, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_appointment, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_encounter, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_reference_unit, setup, teardown),
+      cmocka_unit_test(test_conditional),
+      cmocka_unit_test_setup_teardown(test_shared_visits, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
