@@ -125,4 +125,15 @@ export function fetchFlow(unit, opts) {
   return request('GET', `/api/v1/flow${q(unit)}`, opts);
 }
 
+/** GET /api/v1/dashboards/NAME?QUERY: every panel of a view in one answer
+ * ('query' is an encoded query string without the '?'). */
+export function fetchDashboard(name, query, opts) {
+  return request('GET', `/api/v1/dashboards/${encodeURIComponent(name)}${query ? `?${query}` : ''}`, opts);
+}
+
+/** GET /api/v1/indicators: the indicator catalogue (definitions). */
+export function fetchIndicators(opts) {
+  return request('GET', '/api/v1/indicators', opts);
+}
+
 export const STREAM_URL = '/api/v1/stream';

@@ -34,8 +34,15 @@
 // "reset" event (events lost) reloads. The freshness indicator says "live"
 // while the stream is open and turns "stale" after 30 s without it.
 // Announcements go to one polite live region, coalesced and rate-limited.
+//
+// Views: the bed board (the default; ?unit=ID) and the health-station view
+// (stations.js), chosen by the URL hash #/stations?unit=&period=&at=. A
+// popstate or hashchange renders whichever the URL names; while the
+// stations view is up the board is neither fetched nor rendered (its stream
+// events are ignored) and the header's live indicator is hidden (the view
+// says when its figures were computed).
 
-import { fetchMe, fetchUnits, fetchBedboard, fetchFlow, signOut, onUnauthorized, ApiError, STREAM_URL } from './api.js';
+import { fetchMe, fetchUnits, fetchBedboard, fetchFlow, fetchDashboard, fetchIndicators, signOut, onUnauthorized, ApiError, STREAM_URL } from './api.js';
 import { LANGS, setLang, storedLang, t, nameOf, applyStatic, time, currentLang, apiMessage, num } from './i18n.js';
 import { normaliseUnits, pathTo, hospitalOf, isWithin } from './org.js';
 import { BoardView, OccupancyView, CountsView, totals, totalsFromServer, waitingCell, setUnitNamer } from './board.js';
@@ -45,6 +52,7 @@ import { setPrincipal, normalisePrincipal, inScope, scopeUnits, homeUnit, curren
 import { SigninView } from './signin.js';
 import { ReasonDialog, reasonLabel } from './reason.js';
 import { cellOf, cellText, installMarkerDismiss, relabelMarkers } from './suppress.js';
+import { StationsView, isStationsHash, parseRoute } from './stations.js';
 
 const STALE_AFTER_MS = 30000;
 const FLOW_REFRESH_MS = 15000;
@@ -74,10 +82,13 @@ const state = {
   detailLoading: new Map(),
   detailPending: new Set(),
   announce: { names: new Set(), timer: null, last: 0 },
+  view: 'board', // 'board' or 'stations' (the URL hash #/stations)
+  routeKey: null, // the URL last rendered (popstate and hashchange both fire)
 };
 
 let boardView;
 let flowPanel;
+let stationsView;
 let summaryOcc;
 let summaryCounts;
 let signin;
@@ -137,6 +148,7 @@ function viewFor(id) {
 }
 
 async function navigate(id, { push = true, focus = true } = {}) {
+  if (state.view !== 'board') leaveStations();
   const target = viewFor(id);
   if (push) window.history.pushState({ unit: target }, '', hrefFor(target ?? state.org.rootId));
   await setScope(target);
@@ -165,6 +177,13 @@ function isWardScopeId(id) {
 /* ---------- rendering ---------- */
 
 function renderChrome() {
+  if (state.view !== 'board') {
+    stationsView.renderChrome();
+    renderViewNav();
+    renderLangButtons();
+    renderFreshness();
+    return;
+  }
   const name = scopeName();
   document.title = t('title.page', { scope: name });
   setText($('page-title'), name);
@@ -180,8 +199,17 @@ function renderChrome() {
   }
   setText($('page-subtitle'), sub);
   renderBreadcrumb();
+  renderViewNav();
   renderLangButtons();
   renderFreshness();
+}
+
+/** Marks the current view's link in the view navigation. */
+function renderViewNav() {
+  for (const a of document.querySelectorAll('[data-view-link]')) {
+    if (a.dataset.viewLink === state.view) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
 }
 
 function renderLangButtons() {
@@ -235,7 +263,7 @@ function renderSession() {
   );
   if (!shown.length) $('session-scope').append(h('li', { class: 'scope-list__item', text: t('session.no_scope') }));
   const note = $('access-note');
-  note.hidden = personLevel();
+  note.hidden = personLevel() || state.view !== 'board';
   if (!personLevel()) setText(note, t('access.no_person_level', { role: roleLabel(me.role) }));
 }
 
@@ -276,6 +304,7 @@ function groupsOf(board) {
 }
 
 function renderBoard() {
+  if (state.view !== 'board') return;
   const board = state.board;
   $('loading').hidden = board != null;
   if (!board) return;
@@ -310,6 +339,7 @@ function renderBoard() {
 
 function renderFreshness() {
   const el = $('freshness');
+  if (state.me) el.hidden = state.view !== 'board';
   el.dataset.state = state.conn;
   setText($('freshness-label'), t(`status.${state.conn}`));
   setText($('freshness-time'), state.updatedAt ? t('status.updated', { time: time(state.updatedAt) }) : t('status.not_updated'));
@@ -350,7 +380,7 @@ async function loadOrg() {
  * made while one is in flight coalesce into one more fetch after it.
  * Resolves when the data is shown. */
 function loadBoard() {
-  if (!state.me) return Promise.resolve();
+  if (!state.me || state.view !== 'board') return Promise.resolve();
   if (state.loading) {
     state.reloadPending = true;
     return state.loading;
@@ -439,6 +469,7 @@ function loadDetail(id) {
 
 /** Refetches the opened wards (all, or those in 'ids'). */
 function loadOpenDetails(ids = null) {
+  if (state.view !== 'board') return;
   for (const id of state.open) {
     if (ids && !ids.includes(id)) continue;
     if (boardView.card(id)?.open) loadDetail(id);
@@ -448,7 +479,7 @@ function loadOpenDetails(ids = null) {
 /** Fetches the flow panel's figures; live updates refresh it at most every
  * FLOW_REFRESH_MS (a change inside the window is fetched at its end). */
 async function loadFlow(force = false) {
-  if (!state.me) return;
+  if (!state.me || state.view !== 'board') return;
   const now = Date.now();
   if (!force && now - state.flowAt < FLOW_REFRESH_MS) {
     if (!state.flowTimer) {
@@ -591,6 +622,7 @@ function armStaleTimer() {
 }
 
 function onBedboardEvent(ev) {
+  if (state.view !== 'board') return;
   let data = null;
   try {
     data = JSON.parse(ev.data);
@@ -732,6 +764,14 @@ async function startApp(p, { interactive = false } = {}) {
     setView('app', true);
     return;
   }
+  if (isStationsHash(window.location.hash)) {
+    state.routeKey = routeKey();
+    enterStations();
+    if (interactive) $('page-title').focus();
+    await stationsView.show(parseRoute(window.location.hash));
+    return;
+  }
+  if (state.view !== 'board') leaveStations();
   let scope = scopeFromUrl();
   if (scope && state.org.rootId && !state.org.units.has(scope)) {
     showError(t('error.unit_not_found_home'));
@@ -743,6 +783,7 @@ async function startApp(p, { interactive = false } = {}) {
   scope = viewFor(scope);
   if (scopeFromUrl() !== scope) window.history.replaceState({ unit: scope }, '', hrefFor(scope ?? state.org.rootId));
   state.scope = scope;
+  state.routeKey = routeKey();
   restoreOpen();
   if (state.scope && isWardScopeId(state.scope) && personLevel() && currentReason()) state.open.add(state.scope);
   renderChrome();
@@ -778,6 +819,9 @@ function stopApp() {
   rememberOpen();
   boardView.clear();
   flowPanel.hide();
+  stationsView.hide();
+  stationsView.data = null;
+  if (state.view !== 'board') leaveStations();
   $('summary').hidden = true;
   $('access-note').hidden = true;
   $('loading').hidden = false;
@@ -831,7 +875,62 @@ async function switchLang(l) {
     relabelMarkers();
     if (flowPanel.flow) flowPanel.render(flowPanel.flow, scopeName());
     else if (!flowPanel.section.hidden) flowPanel.unavailable(scopeName(), t('flow.unavailable'));
+    if (state.view === 'stations') {
+      stationsView.relabel();
+      setBrandSection('stations.section');
+    }
   });
+}
+
+/* ---------- views: the bed board and the health stations ---------- */
+
+function routeKey() {
+  return window.location.search + window.location.hash;
+}
+
+function setBrandSection(key) {
+  const el = document.querySelector('.brand__section');
+  if (!el) return;
+  el.dataset.i18n = key;
+  setText(el, t(key));
+}
+
+/** Hides the board and shows the stations view (the board stops). */
+function enterStations() {
+  state.view = 'stations';
+  clearTimeout(state.flowTimer);
+  state.flowTimer = null;
+  flowPanel.hide();
+  clearError();
+  for (const id of ['summary', 'board', 'loading', 'access-note']) $(id).hidden = true;
+  setBrandSection('stations.section');
+  renderViewNav();
+  renderFreshness();
+}
+
+/** Hides the stations view; the caller loads the board (setScope). */
+function leaveStations() {
+  state.view = 'board';
+  stationsView.hide();
+  $('board').hidden = false;
+  setBrandSection('app.section');
+  renderViewNav();
+  renderSession();
+}
+
+/** Renders the view the URL names (on popstate, hashchange). */
+async function applyRoute(force) {
+  if (!state.me) return;
+  const key = routeKey();
+  if (!force && key === state.routeKey) return;
+  state.routeKey = key;
+  if (isStationsHash(window.location.hash)) {
+    if (state.view !== 'stations') enterStations();
+    await stationsView.show(parseRoute(window.location.hash), { focus: true });
+    return;
+  }
+  if (state.view !== 'board') leaveStations();
+  await setScope(viewFor(scopeFromUrl()));
 }
 
 /* ---------- start ---------- */
@@ -872,12 +971,17 @@ function wire() {
     const id = a.dataset.nav === 'root' ? null : a.dataset.nav;
     navigate(id);
   });
-  window.addEventListener('popstate', () => {
-    if (state.me) setScope(viewFor(scopeFromUrl()));
-  });
+  // A fragment navigation fires popstate and then hashchange: the URL is
+  // rendered once.
+  window.addEventListener('popstate', () => applyRoute(true));
+  window.addEventListener('hashchange', () => applyRoute(false));
   $('error-retry').addEventListener('click', async () => {
     clearError();
     if (!state.me) return;
+    if (state.view !== 'board') {
+      await stationsView.show(parseRoute(window.location.hash));
+      return;
+    }
     if (!state.org.rootId) await loadOrg();
     renderSession();
     renderChrome();
@@ -919,6 +1023,21 @@ async function main() {
     },
   });
   flowPanel = new FlowPanel($('flow'), $('flow-body'), $('flow-heading'));
+  stationsView = new StationsView($('stations'), {
+    titleEl: $('page-title'),
+    subtitleEl: $('page-subtitle'),
+    crumbs: $('breadcrumb-list'),
+    crumbNav: $('breadcrumb'),
+    inScope: (id) => !state.org.units.has(id) || inScope(state.org, id),
+    defaultUnit: () => {
+      const hm = home();
+      return hm == null || hm === state.org.rootId ? null : hm;
+    },
+    fetchDashboard: (query) => fetchDashboard('health-stations', query),
+    fetchCatalogue: () => fetchIndicators(),
+    errorText: (e) => (e instanceof ApiError && e.status === 403 ? t('error.out_of_scope') : errorText(e)),
+    onReady: () => setView('app', true),
+  });
   summaryOcc = new OccupancyView();
   summaryCounts = new CountsView('counts counts--summary');
   $('summary-occ').replaceChildren(h('div', { class: 'summary__band' }, summaryOcc.badge), summaryOcc.el);

@@ -132,7 +132,8 @@ const bandLines = {
   },
 };
 
-function chartLib() {
+/** Chart.js (window.Chart) with the page's defaults, or null without it. */
+export function chartLib() {
   const C = window.Chart;
   if (typeof C !== 'function') return null;
   if (!C.__tkDefaults) {
