@@ -2,6 +2,14 @@
 # demo.sh -- a synthetic Kanta-Häme with 90 days of history, served with a
 # live feed. Called by `make demo` after deps and build.
 #
+# Two feeds (docs/SYNTHETIC.md): the hospitals' ADT and the health stations'
+# appointment books (SIU). The history before today is imported; the ADT
+# rest is replayed fast and retimed (--speed, --retime) so the bed board
+# moves. The SIU rest is replayed in real time instead (today's messages
+# up to now at once, then each at its own time): --retime shifts only the
+# message times, not the slot and assessment times inside SIU, so a
+# compressed clock would book slots out of step with the books' dates.
+#
 #   DEMO_DIR (demo-data)  DEMO_HTTP (127.0.0.1:8080)  DEMO_MLLP (127.0.0.1:2575)
 #   DEMO_SPEED (60: one simulated hour per real minute)  DEMO_SEED (1)
 set -euo pipefail
@@ -17,12 +25,17 @@ from=$(TZ=Europe/Helsinki date -d "$today -90 days" +%F)
 
 if [ ! -f "$DIR/data/tilannekuva.db" ]; then
   rm -rf "$DIR"
-  mkdir -p "$DIR/feed" "$DIR/history" "$DIR/live"
+  mkdir -p "$DIR/feed" "$DIR/sched" "$DIR/history" "$DIR/live" "$DIR/live-sched"
   echo "demo: generating Kanta-Häme from $from: 90 days of history and 14 days of live feed"
-  $BIN generate --region kanta-hame --from "$from" --days 104 --seed "$SEED" --out "$DIR/feed"
+  $BIN generate --region kanta-hame --from "$from" --days 104 --seed "$SEED" --out "$DIR/feed" \
+    --scheduling-out "$DIR/sched"
   for f in "$DIR"/feed/adt-*.hl7; do
     day=$(basename "$f" .hl7); day=${day#adt-}
     if [[ "$day" < "$today" ]]; then mv "$f" "$DIR/history/"; else mv "$f" "$DIR/live/"; fi
+  done
+  for f in "$DIR"/sched/siu-*.hl7; do
+    day=$(basename "$f" .hl7); day=${day#siu-}
+    if [[ "$day" < "$today" ]]; then mv "$f" "$DIR/history/"; else mv "$f" "$DIR/live-sched/"; fi
   done
   $BIN init --data "$DIR/data" --region kanta-hame
   echo "demo: importing the history"
@@ -43,16 +56,25 @@ fi
 
 $BIN serve --data "$DIR/data" --mllp "$MLLP" --http "$HTTP" &
 server=$!
-trap 'kill $replay $server 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
+replay= sched=
+trap 'kill $replay $sched $server 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
 for _ in $(seq 1 100); do
   curl -fsS "http://$HTTP/healthz" >/dev/null 2>&1 && break
   sleep 0.1
 done
 $BIN replay "$DIR/live" --to "$MLLP" --speed "$SPEED" --retime >"$DIR/replay.log" 2>&1 &
 replay=$!
+if ls "$DIR"/live-sched/siu-*.hl7 >/dev/null 2>&1; then
+  now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  echo "demo: sending today's appointment-book changes up to now"
+  $BIN replay "$DIR/live-sched" --to "$MLLP" --speed max --before "$now" >"$DIR/replay-sched.log" 2>&1 ||
+    echo "demo: see $DIR/replay-sched.log"
+  $BIN replay "$DIR/live-sched" --to "$MLLP" --speed 1 --after "$now" >>"$DIR/replay-sched.log" 2>&1 &
+  sched=$!
+fi
 echo
 echo "Tilannekuva is serving a synthetic Kanta-Häme: open http://$HTTP/"
 echo "Sign in with one of these demo accounts (also in $DIR/accounts.txt):"
 sed 's/^/  /' "$DIR/accounts.txt"
-echo "(live feed at ${SPEED}x; Ctrl-C stops)"
+echo "(live ward feed at ${SPEED}x, appointment books in real time; Ctrl-C stops)"
 wait $server

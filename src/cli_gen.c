@@ -1,17 +1,20 @@
 /* cli_gen.c -- `tilannekuva generate` and `tilannekuva replay`.
  *
- * generate: argument parsing around gen_run (gen.h), one summary line.
+ * generate: argument parsing around gen_run (gen.h, the ADT feed) and
+ * gensched_run (gensched.h, the scheduling feed as SIU and FHIR), one
+ * summary line each.
  *
  * replay: the main thread reads messages in order (replay.h), paces them by
  * MSH-7 divided by --speed, optionally rewrites their timestamps so the
  * message time becomes the send time (--retime), and hands each to one of
  * --connections worker threads. A message always goes to the same worker as
- * the other messages of its visit (PV1-19; else PID-3), so one patient's
- * messages keep their order. A worker owns one MLLP connection: it sends a
- * frame, waits for the ACK (0x1C 0x0D), counts MSA-1 and only then takes the
- * next message; on a broken connection or an ACK timeout it reconnects with
- * exponential backoff and resends the unacknowledged message (the server's
- * idempotent ingest acknowledges a duplicate without applying it twice).
+ * the other messages of its slot (SIU: SCH-2) or visit (PV1-19; else
+ * PID-3), so one slot's or patient's messages keep their order. A worker owns
+ * one MLLP connection: it sends a frame, waits for the ACK (0x1C 0x0D), counts
+ * MSA-1 and only then takes the next message; on a broken connection or an ACK
+ * timeout it reconnects with exponential backoff and resends the unacknowledged
+ * message (the server's idempotent ingest acknowledges a duplicate without
+ * applying it twice).
  *
  * Invariants: a queued message is owned by its worker's queue until sent or
  * dropped; counters change only under 'shared.mu'. Nothing personal is
@@ -40,6 +43,7 @@
 #include "buf.h"
 #include "chrono.h"
 #include "gen.h"
+#include "gensched.h"
 #include "log.h"
 #include "mem.h"
 #include "mllp.h"
@@ -90,12 +94,17 @@ static bool parse_long(const char *s, long lo, long hi, long *out) {
 /* ------------------------------------------------------------ generate */
 
 static const char generate_usage[] =
-    "usage: tilannekuva generate [options] --out DIR\n"
+    "usage: tilannekuva generate [options] [--out DIR] [--scheduling-out DIR]\n"
+    "                            [--fhir-out DIR]\n"
     "\n"
-    "Writes a synthetic county's HL7 v2.5 ADT feed: one file per day,\n"
-    "DIR/adt-YYYY-MM-DD.hl7, messages in time order (segments end with CR,\n"
-    "each message is followed by LF). The same options and seed always give\n"
-    "the same bytes. See docs/SYNTHETIC.md for the model.\n"
+    "Writes a synthetic county's HL7 v2.5 ADT feed (--out): one file per\n"
+    "day, DIR/adt-YYYY-MM-DD.hl7, messages in time order (segments end with\n"
+    "CR, each message is followed by LF); and its health stations'\n"
+    "appointment books as HL7 v2.5 SIU (--scheduling-out:\n"
+    "DIR/siu-YYYY-MM-DD.hl7, the same layout) and as FHIR R4 transaction\n"
+    "Bundles (--fhir-out: DIR/fhir-YYYY-MM-DD.ndjson, one Bundle a line).\n"
+    "At least one of the three is required. The same options and seed\n"
+    "always give the same bytes. See docs/SYNTHETIC.md for the model.\n"
     "\n"
     "  --region NAME   built-in organisation: kanta-hame (default) or\n"
     "                  lansi-uusimaa\n"
@@ -108,7 +117,15 @@ static const char generate_usage[] =
     "  --seed S        random seed, an unsigned integer (default 1)\n"
     "  --warmup N      days simulated before the first to fill the wards\n"
     "                  (default 120)\n"
-    "  --out DIR       output directory (created when missing)\n"
+    "  --out DIR       ADT output directory (created when missing)\n"
+    "  --scheduling-out DIR  SIU output directory (created when missing)\n"
+    "  --fhir-out DIR  FHIR output directory (created when missing)\n"
+    "  --sched-channel ID  the SIU channel (default: the first HL7 v2 one\n"
+    "                  that maps health stations)\n"
+    "  --fhir-channel ID   the FHIR channel for Location references\n"
+    "                  (default: the first one that maps health stations)\n"
+    "  --horizon N     days ahead the appointment books are open, 28-365\n"
+    "                  (default 91)\n"
     "  -h, --help      show this help\n";
 
 int cli_gen_generate_main(int argc, char **argv) {
@@ -121,9 +138,17 @@ int cli_gen_generate_main(int argc, char **argv) {
       {"seed", required_argument, NULL, 's'},
       {"warmup", required_argument, NULL, 'w'},
       {"out", required_argument, NULL, 'o'},
+      {"scheduling-out", required_argument, NULL, 'S'},
+      {"fhir-out", required_argument, NULL, 'F'},
+      {"sched-channel", required_argument, NULL, 'C'},
+      {"fhir-channel", required_argument, NULL, 'H'},
+      {"horizon", required_argument, NULL, 'z'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   struct gen_options opt;
+  struct gensched_options sopt;
+  struct gensched_stats sst;
+  const char *siu_dir = NULL, *fhir_dir = NULL;
   struct gen_stats st;
   struct error err;
   struct org *org = NULL;
@@ -134,6 +159,8 @@ int cli_gen_generate_main(int argc, char **argv) {
 
   memset(&opt, 0, sizeof opt);
   memset(&st, 0, sizeof st);
+  memset(&sopt, 0, sizeof sopt);
+  memset(&sst, 0, sizeof sst);
   error_clear(&err);
   opt.region = "kanta-hame";
   opt.days = 90;
@@ -180,6 +207,24 @@ int cli_gen_generate_main(int argc, char **argv) {
     case 'o':
       opt.out_dir = optarg;
       break;
+    case 'S':
+      siu_dir = optarg;
+      break;
+    case 'F':
+      fhir_dir = optarg;
+      break;
+    case 'C':
+      sopt.channel = optarg;
+      break;
+    case 'H':
+      sopt.fhir_channel = optarg;
+      break;
+    case 'z':
+      if (!parse_long(optarg, GENSCHED_MIN_HORIZON, GENSCHED_MAX_HORIZON, &v))
+        return usage_error("generate", "bad --horizon '%s' (%d-%d)", optarg,
+                           GENSCHED_MIN_HORIZON, GENSCHED_MAX_HORIZON);
+      sopt.horizon_days = (int)v;
+      break;
     case 'h':
       fputs(generate_usage, stdout);
       return fflush(stdout) == 0 ? 0 : 1;
@@ -189,8 +234,9 @@ int cli_gen_generate_main(int argc, char **argv) {
   }
   if (optind < argc)
     return usage_error("generate", "unexpected argument '%s'", argv[optind]);
-  if (opt.out_dir == NULL)
-    return usage_error("generate", "--out DIR is required");
+  if (opt.out_dir == NULL && siu_dir == NULL && fhir_dir == NULL)
+    return usage_error("generate",
+                       "--out, --scheduling-out or --fhir-out is required");
   if (!have_from)
     opt.from = chrono_today() - opt.days + 1;
   if (org_file != NULL) {
@@ -202,17 +248,47 @@ int cli_gen_generate_main(int argc, char **argv) {
     opt.org = org;
   }
   opt.stats = &st;
-  rc = gen_run(&opt, &err);
+  rc = 0;
+  if (opt.out_dir != NULL) {
+    rc = gen_run(&opt, &err);
+    if (rc == 0)
+      printf("wrote %llu messages (%llu visits) in %llu files to %s; "
+             "mean ward occupancy %.1f %%\n",
+             (unsigned long long)st.messages, (unsigned long long)st.episodes,
+             (unsigned long long)st.files, opt.out_dir, st.occupancy_pct);
+  }
+  if (rc == 0 && (siu_dir != NULL || fhir_dir != NULL)) {
+    sopt.org = opt.org;
+    sopt.region = opt.region;
+    sopt.from = opt.from;
+    sopt.days = opt.days;
+    sopt.seed = opt.seed;
+    sopt.stats = &sst;
+    rc = gensched_run(&sopt, siu_dir, fhir_dir, &err);
+    if (rc == 0) {
+      printf("wrote %llu SIU messages (%llu visits, %llu bookings, %llu "
+             "cancellations, %llu no-shows) for %llu appointment books at "
+             "%llu health stations",
+             (unsigned long long)sst.messages, (unsigned long long)sst.visits,
+             (unsigned long long)sst.booked, (unsigned long long)sst.cancelled,
+             (unsigned long long)sst.noshows,
+             (unsigned long long)sst.professionals,
+             (unsigned long long)sst.stations);
+      if (siu_dir != NULL)
+        printf(" to %s", siu_dir);
+      if (fhir_dir != NULL)
+        printf("; %llu FHIR Bundles (%llu resources) to %s",
+               (unsigned long long)sst.bundles,
+               (unsigned long long)sst.resources, fhir_dir);
+      printf("; %llu files\n", (unsigned long long)sst.files);
+    }
+  }
   org_free(org);
   if (rc < 0) {
     fprintf(stderr, "tilannekuva generate: %s\n",
             err.msg[0] ? err.msg : err_str(rc));
     return rc == ERR_INVAL || rc == ERR_NOTFOUND ? 2 : 1;
   }
-  printf("wrote %llu messages (%llu visits) in %llu files to %s; "
-         "mean ward occupancy %.1f %%\n",
-         (unsigned long long)st.messages, (unsigned long long)st.episodes,
-         (unsigned long long)st.files, opt.out_dir, st.occupancy_pct);
   return fflush(stdout) == 0 ? 0 : 1;
 }
 
@@ -457,16 +533,19 @@ static void enqueue(struct worker *w, const char *data, size_t len) {
   pthread_mutex_unlock(&w->mu);
 }
 
-/* The worker for a message: by visit number, else patient id, else 0. */
+/* The worker for a message: by slot (SCH-2, else SCH-1), else visit
+ * number, else patient id, else 0. */
 static size_t route(const char *msg, size_t len, size_t n) {
   const char *v = NULL;
   size_t vn = 0;
   uint64_t h = 1469598103934665603ULL;
   if (n <= 1)
     return 0;
-  if (!replay_field(msg, len, "PV1", 19, &v, &vn) || vn == 0)
-    if (!replay_field(msg, len, "PID", 3, &v, &vn))
-      return 0;
+  if ((!replay_field(msg, len, "SCH", 2, &v, &vn) || vn == 0) &&
+      (!replay_field(msg, len, "SCH", 1, &v, &vn) || vn == 0) &&
+      (!replay_field(msg, len, "PV1", 19, &v, &vn) || vn == 0) &&
+      !replay_field(msg, len, "PID", 3, &v, &vn))
+    return 0;
   for (size_t i = 0; i < vn && v[i] != '^' && v[i] != '~'; i++) {
     h ^= (unsigned char)v[i];
     h *= 1099511628211ULL;

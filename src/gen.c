@@ -255,6 +255,28 @@ static const char *const sv_last[] = {
 
 static const char check_chars[] = "0123456789ABCDEFHJKLMNPRSTUVWXY";
 
+void gen_person_names(uint64_t h, bool swedish, char sex, const char **first,
+                      const char **last) {
+  uint32_t a = (uint32_t)h, b = (uint32_t)(h >> 32);
+  if (swedish) {
+    *first = sex == 'M' ? sv_male[a % ARRAY_LEN(sv_male)]
+                        : sv_female[a % ARRAY_LEN(sv_female)];
+    *last = sv_last[b % ARRAY_LEN(sv_last)];
+  } else {
+    *first = sex == 'M' ? fi_male[a % ARRAY_LEN(fi_male)]
+                        : fi_female[a % ARRAY_LEN(fi_female)];
+    *last = fi_last[b % ARRAY_LEN(fi_last)];
+  }
+}
+
+double gen_swedish_share(const char *code) {
+  if (code != NULL)
+    for (size_t i = 0; i < ARRAY_LEN(swedish_share); i++)
+      if (strcmp(swedish_share[i].code, code) == 0)
+        return swedish_share[i].share;
+  return DEFAULT_SWEDISH;
+}
+
 /* ------------------------------------------------------------ random */
 
 struct rng {

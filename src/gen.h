@@ -92,4 +92,16 @@ NODISCARD int gen_run(const struct gen_options *opt, struct error *err);
 /* The file name for 'day' ("adt-2025-03-01.hl7") into 'out'. */
 void gen_file_name(int32_t day, char out[32]);
 
+/* Synthetic names shared with the scheduling generator (gensched.h): a
+ * first name for 'sex' ('M' or anything else for female) and a family name
+ * in Finnish ('swedish' false) or Swedish, picked by 'h' (any value).
+ * Static strings. Thread-safe. */
+void gen_person_names(uint64_t h, bool swedish, char sex, const char **first,
+                      const char **last);
+
+/* The Swedish-speaking share of the residents of the municipality with
+ * Statistics Finland code 'code' (approximate), or a small default for the
+ * others and for NULL. Thread-safe. */
+double gen_swedish_share(const char *code);
+
 #endif

@@ -16,7 +16,11 @@
  * region has one HL7 v2 ADT channel for the synthetic generator ("kh-adt",
  * "lu-adt"; MSH-3 "TKGEN", MSH-4 "KANTA-HAME" / "LANSI-UUSIMAA") mapping a
  * location code per ward and ED, and reading ready-for-transfer from ZTK-1
- * = "Y" (sent on A08).
+ * = "Y" (sent on A08); an HL7 v2 SIU scheduling channel for the same
+ * generator ("kh-sched", "lu-sched"; MSH-4 "KANTA-HAME-AJANVARAUS" /
+ * "LANSI-UUSIMAA-AJANVARAUS") mapping a location code per health station
+ * ("TS-LAMMI"); and a FHIR channel ("kh-fhir", "lu-fhir") mapping the same
+ * stations as Location references ("Location/TS-LAMMI").
  *
  * The JSON is written as C tokens and turned into a string literal by J()
  * (the preprocessor's # operator): it keeps the text readable and checked
@@ -121,6 +125,44 @@ static const char kanta_hame[] = J(
     "FOR-PAIV": "kh-for-ed",
     "FOR-SIS": "kh-for-sis",
     "FOR-KUN": "kh-for-kun"
+   }},
+  {"id": "kh-sched", "type": "hl7v2", "sender": {"application": "TKGEN", "facility": "KANTA-HAME-AJANVARAUS"},
+   "locations": {
+    "TS-HML-KESKUSTA": "kh-ts-hml-keskusta",
+    "TS-LAMMI": "kh-ts-lammi",
+    "TS-HAUHO": "kh-ts-hauho",
+    "TS-KALVOLA": "kh-ts-kalvola",
+    "TS-PAROLA": "kh-ts-parola",
+    "TS-TURENKI": "kh-ts-turenki",
+    "TS-TERVAKOSKI": "kh-ts-tervakoski",
+    "TS-RMK-KESKUSTA": "kh-ts-rmk-keskusta",
+    "TS-PELTOSAARI": "kh-ts-peltosaari",
+    "TS-OITTI": "kh-ts-oitti",
+    "TS-LOPPI": "kh-ts-loppi",
+    "TS-FORSSA": "kh-ts-forssa",
+    "TS-TAMMELA": "kh-ts-tammela",
+    "TS-JOKIOINEN": "kh-ts-jokioinen",
+    "TS-YPAJA": "kh-ts-ypaja",
+    "TS-HUMPPILA": "kh-ts-humppila"
+   }},
+  {"id": "kh-fhir", "type": "fhir",
+   "locations": {
+    "Location/TS-HML-KESKUSTA": "kh-ts-hml-keskusta",
+    "Location/TS-LAMMI": "kh-ts-lammi",
+    "Location/TS-HAUHO": "kh-ts-hauho",
+    "Location/TS-KALVOLA": "kh-ts-kalvola",
+    "Location/TS-PAROLA": "kh-ts-parola",
+    "Location/TS-TURENKI": "kh-ts-turenki",
+    "Location/TS-TERVAKOSKI": "kh-ts-tervakoski",
+    "Location/TS-RMK-KESKUSTA": "kh-ts-rmk-keskusta",
+    "Location/TS-PELTOSAARI": "kh-ts-peltosaari",
+    "Location/TS-OITTI": "kh-ts-oitti",
+    "Location/TS-LOPPI": "kh-ts-loppi",
+    "Location/TS-FORSSA": "kh-ts-forssa",
+    "Location/TS-TAMMELA": "kh-ts-tammela",
+    "Location/TS-JOKIOINEN": "kh-ts-jokioinen",
+    "Location/TS-YPAJA": "kh-ts-ypaja",
+    "Location/TS-HUMPPILA": "kh-ts-humppila"
    }}]}
 );
 
@@ -258,6 +300,56 @@ static const char lansi_uusimaa[] = J(
     "RAA-SIS": "lu-raa-sis",
     "RAA-KIR": "lu-raa-kir",
     "RAA-KUN": "lu-raa-kun"
+   }},
+  {"id": "lu-sched", "type": "hl7v2", "sender": {"application": "TKGEN", "facility": "LANSI-UUSIMAA-AJANVARAUS"},
+   "locations": {
+    "TS-ESPOONLAHTI": "lu-ts-espoonlahti",
+    "TS-KIVENLAHTI": "lu-ts-kivenlahti",
+    "TS-LEPPAVAARA": "lu-ts-leppavaara",
+    "TS-KILO": "lu-ts-kilo",
+    "TS-VIHERLAAKSO": "lu-ts-viherlaakso",
+    "TS-MATINKYLA": "lu-ts-matinkyla",
+    "TS-TAPIOLA": "lu-ts-tapiola",
+    "TS-ESPOON-KESKUS": "lu-ts-espoon-keskus",
+    "TS-KALAJARVI": "lu-ts-kalajarvi",
+    "TS-OTANIEMI": "lu-ts-otaniemi",
+    "TS-LOHJA-KESKUSTA": "lu-ts-lohja-keskusta",
+    "TS-VIRKKALA": "lu-ts-virkkala",
+    "TS-NUMMELA": "lu-ts-nummela",
+    "TS-VIHTI": "lu-ts-vihti",
+    "TS-KARKKILA": "lu-ts-karkkila",
+    "TS-KIRKKONUMMI-KESKUSTA": "lu-ts-kirkkonummi-keskusta",
+    "TS-MASALA": "lu-ts-masala",
+    "TS-SIUNTIO": "lu-ts-siuntio",
+    "TS-INKOO": "lu-ts-inkoo",
+    "TS-TAMMISAARI": "lu-ts-tammisaari",
+    "TS-KARJAA": "lu-ts-karjaa",
+    "TS-HANKO": "lu-ts-hanko"
+   }},
+  {"id": "lu-fhir", "type": "fhir",
+   "locations": {
+    "Location/TS-ESPOONLAHTI": "lu-ts-espoonlahti",
+    "Location/TS-KIVENLAHTI": "lu-ts-kivenlahti",
+    "Location/TS-LEPPAVAARA": "lu-ts-leppavaara",
+    "Location/TS-KILO": "lu-ts-kilo",
+    "Location/TS-VIHERLAAKSO": "lu-ts-viherlaakso",
+    "Location/TS-MATINKYLA": "lu-ts-matinkyla",
+    "Location/TS-TAPIOLA": "lu-ts-tapiola",
+    "Location/TS-ESPOON-KESKUS": "lu-ts-espoon-keskus",
+    "Location/TS-KALAJARVI": "lu-ts-kalajarvi",
+    "Location/TS-OTANIEMI": "lu-ts-otaniemi",
+    "Location/TS-LOHJA-KESKUSTA": "lu-ts-lohja-keskusta",
+    "Location/TS-VIRKKALA": "lu-ts-virkkala",
+    "Location/TS-NUMMELA": "lu-ts-nummela",
+    "Location/TS-VIHTI": "lu-ts-vihti",
+    "Location/TS-KARKKILA": "lu-ts-karkkila",
+    "Location/TS-KIRKKONUMMI-KESKUSTA": "lu-ts-kirkkonummi-keskusta",
+    "Location/TS-MASALA": "lu-ts-masala",
+    "Location/TS-SIUNTIO": "lu-ts-siuntio",
+    "Location/TS-INKOO": "lu-ts-inkoo",
+    "Location/TS-TAMMISAARI": "lu-ts-tammisaari",
+    "Location/TS-KARJAA": "lu-ts-karjaa",
+    "Location/TS-HANKO": "lu-ts-hanko"
    }}]}
 );
 /* clang-format on */
