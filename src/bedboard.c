@@ -191,6 +191,7 @@ struct bedboard {
   size_t nbuckets, nepisodes;
   uint64_t arrival;
   struct cube *cube;
+  struct items spare; /* the replaced contribution's buffer, reused */
   int64_t clock;
   int32_t render_day;
   bool rendered;
@@ -952,6 +953,7 @@ int bedboard_apply(struct bedboard *bb, const struct event *ev,
   struct episode *ep;
   enum verdict v;
   size_t pos;
+  struct items old;
   int rc = prepare(bb, ev, &r, &ep, &v, err);
   if (rc < 0 || v == V_NOOP)
     return rc;
@@ -969,7 +971,10 @@ int bedboard_apply(struct bedboard *bb, const struct event *ev,
   }
   bb->arrival++;
   ward_remove(bb, ep);
-  cube_apply(bb->cube, ep->items.v, ep->items.n, -1);
+  /* The old contribution stays in 'old' until the cube has replaced it. */
+  old = ep->items;
+  ep->items = bb->spare;
+  ep->items.n = 0;
   if (ep->n == ep->cap) {
     ep->cap = ep->cap ? ep->cap * 2 : 8;
     ep->recs = mem_realloc(ep->recs, ep->cap * sizeof *ep->recs);
@@ -979,7 +984,8 @@ int bedboard_apply(struct bedboard *bb, const struct event *ev,
   ep->recs[pos] = r;
   ep->n++;
   replay(bb, ep->recs, ep->n, &ep->st, &ep->items);
-  cube_apply(bb->cube, ep->items.v, ep->items.n, +1);
+  cube_replace(bb->cube, old.v, old.n, ep->items.v, ep->items.n);
+  bb->spare = old;
   ward_add(bb, ep);
   return 0;
 }
@@ -1091,6 +1097,7 @@ void bedboard_free(struct bedboard *bb) {
   bedboard_snapshot_release(bb->snap);
   pthread_mutex_destroy(&bb->lock);
   cube_free(bb->cube);
+  mem_free(bb->spare.v);
   mem_free(bb->buckets);
   mem_free(bb->wards);
   mem_free(bb->ward_of);
@@ -1098,6 +1105,15 @@ void bedboard_free(struct bedboard *bb) {
 }
 
 const struct cube *bedboard_cube(const struct bedboard *bb) { return bb->cube; }
+
+int bedboard_set_flow_listener(struct bedboard *bb, cube_listener_fn fn,
+                               void *ctx) {
+  return cube_set_listener(bb->cube, fn, ctx);
+}
+
+void bedboard_flow_horizon(struct bedboard *bb, int32_t day) {
+  cube_set_horizon(bb->cube, day);
+}
 
 void bedboard_set_now(struct bedboard *bb, int64_t now_ms) {
   if (now_ms > bb->clock)

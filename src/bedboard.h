@@ -199,6 +199,19 @@ struct bedboard *bedboard_new_days(const struct org *org, int32_t cube_days);
  * one. Owned by the board; read it only while the writer is excluded. */
 const struct cube *bedboard_cube(const struct bedboard *bb);
 
+/* Connects a listener to the flow cube (cube_set_listener: the net change
+ * of every flow figure, e.g. to feed the indicator cube). Call right after
+ * bedboard_new, before any event: 0, or ERR_STATE when the cube already
+ * holds contributions. Writer. */
+NODISCARD int bedboard_set_flow_listener(struct bedboard *bb,
+                                         cube_listener_fn fn, void *ctx);
+
+/* Moves the flow cube's horizon to local 'day' (cube_set_horizon): the
+ * listener hears each ward's census for the days up to it. The owner calls
+ * it with today's date under the same lock as the listener's target.
+ * Writer. */
+void bedboard_flow_horizon(struct bedboard *bb, int32_t day);
+
 /* Sets the board's clock (UTC ms; it never goes back). Once set, events
  * more than BEDBOARD_FUTURE_MS after it are refused, so a garbage date
  * cannot move the cube's window. bedboard_publish sets it too. Writer. */

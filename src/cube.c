@@ -20,6 +20,18 @@
  *  3. for a day d > hi nothing was recorded: census(d) = census(hi) and the
  *     flows are 0, which is exact.
  * With 1-3 the state is a function of the set of contributions and of hi.
+ *  4. census_total (ready_total) is the sum of every census difference
+ *     ever added, i.e. census_base plus the differences in the ring.
+ *
+ * The listener (cube.h): cube_replace first reduces the old and new items
+ * to their net multiset difference (sort, sum the signs of equal items),
+ * moves the horizon to the latest day the rest touches (reporting the
+ * census totals for the new days), applies the rest while recording the
+ * census differences, then sorts and merges those per ward and reports the
+ * running sums as day ranges ending at the next changed day or the
+ * horizon. So a correction that shortens a stay by a day reports one day,
+ * and an update that changes nothing of the flow reports nothing. Flows
+ * are reported per item with its net sign.
  *
  * Midnight census (DOMAIN §5): a stay [a, b) is on the ward at the midnight
  * that starts local day d when a <= midnight(d) < b; with local dates only
@@ -30,6 +42,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "chrono.h"
@@ -46,8 +59,10 @@ struct wday {
 struct slot {
   const struct org_unit *unit;
   size_t org_index;
-  int64_t census_base, ready_base; /* differences of days before the window */
-  struct wday *ring;               /* 'days' records, NULL until touched */
+  int64_t census_base, ready_base;   /* differences of days before the window */
+  int64_t census_total, ready_total; /* every difference ever: the census at
+                                        the end (after the last change) */
+  struct wday *ring;                 /* 'days' records, NULL until touched */
 };
 
 struct cube {
@@ -59,6 +74,30 @@ struct cube {
   size_t nslots;
   struct slot *slots; /* in depth-first org order */
   long *slot_of;      /* org index -> slot, or -1 */
+  /* The change listener (cube.h) and its horizon. */
+  cube_listener_fn listen;
+  void *listen_ctx;
+  bool has_horizon;
+  int32_t horizon;
+  bool recording;  /* census_add records into 'dc' */
+  struct dchg *dc; /* census differences of one cube_replace */
+  size_t ndc, capdc;
+  struct net *net; /* the signed items of one cube_replace */
+  size_t nnet, capnet;
+};
+
+/* One census difference recorded while applying. */
+struct dchg {
+  size_t slot;
+  int32_t day;
+  int32_t ready; /* 0 census, 1 ready census */
+  int64_t delta;
+};
+
+/* An item with its net sign. */
+struct net {
+  struct cube_item it;
+  int64_t sign;
 };
 
 bool cube_tracks(const struct org_unit *unit) {
@@ -96,6 +135,8 @@ void cube_free(struct cube *c) {
     mem_free(c->slots[i].ring);
   mem_free(c->slots);
   mem_free(c->slot_of);
+  mem_free(c->dc);
+  mem_free(c->net);
   mem_free(c);
 }
 
@@ -174,23 +215,35 @@ static const struct wday *wday_read(const struct cube *c, const struct slot *s,
 
 /* ------------------------------------------------------------- applying */
 
-static void census_add(struct cube *c, struct slot *s, int32_t day, int delta,
-                       bool ready) {
+static void census_add(struct cube *c, struct slot *s, int32_t day,
+                       int64_t delta, bool ready) {
   struct wday *w = wday_for(c, s, day);
+  if (ready)
+    s->ready_total += delta;
+  else
+    s->census_total += delta;
+  if (c->recording) {
+    if (c->ndc == c->capdc) {
+      c->capdc = c->capdc ? c->capdc * 2 : 32;
+      c->dc = mem_realloc(c->dc, c->capdc * sizeof *c->dc);
+    }
+    c->dc[c->ndc++] = (struct dchg){(size_t)(s - c->slots), day, ready, delta};
+  }
   if (w == NULL) {
     if (ready)
       s->ready_base += delta;
     else
       s->census_base += delta;
   } else if (ready) {
-    w->ready_diff += delta;
+    w->ready_diff += (int32_t)delta;
   } else {
-    w->census_diff += delta;
+    w->census_diff += (int32_t)delta;
   }
 }
 
 static void apply_interval(struct cube *c, struct slot *s,
-                           const struct cube_item *it, int sign, bool ready) {
+                           const struct cube_item *it, int64_t sign,
+                           bool ready) {
   int32_t first, last = 0;
   bool open = it->end == CUBE_OPEN;
   first = chrono_local_date(it->start - 1) + 1;
@@ -207,60 +260,264 @@ static void apply_interval(struct cube *c, struct slot *s,
 }
 
 static void apply_point(struct cube *c, struct slot *s,
-                        const struct cube_item *it, int sign) {
+                        const struct cube_item *it, int64_t sign) {
   struct chrono_local loc;
   struct wday *w;
+  int32_t los = it->los_days < 0 ? 0 : it->los_days;
+  int32_t d = (int32_t)sign;
+  enum cube_figure fig = CUBE_FIG_DISCHARGES;
   chrono_to_local(it->start, &loc);
   w = wday_for(c, s, loc.day);
-  if (w == NULL)
-    return;
   switch (it->kind) {
   case CUBE_ADMISSION:
-    w->adm += sign;
-    w->adm_hour[loc.hour] += sign;
+    fig = CUBE_FIG_ADMISSIONS;
+    if (w != NULL) {
+      w->adm += d;
+      w->adm_hour[loc.hour] += d;
+    }
     break;
   case CUBE_TRANSFER_IN:
-    w->tin += sign;
+    fig = CUBE_FIG_TRANSFERS_IN;
+    if (w != NULL)
+      w->tin += d;
     break;
   case CUBE_TRANSFER_OUT:
-    w->tout += sign;
+    fig = CUBE_FIG_TRANSFERS_OUT;
+    if (w != NULL)
+      w->tout += d;
     break;
-  case CUBE_DISCHARGE: {
-    int32_t los = it->los_days < 0 ? 0 : it->los_days;
-    w->dis += sign;
-    w->dis_hour[loc.hour] += sign;
-    w->los[los >= CUBE_LOS_BINS - 1 ? CUBE_LOS_BINS - 1 : los] += sign;
-    w->los_sum += (int64_t)sign * los;
+  case CUBE_DISCHARGE:
+    if (w != NULL) {
+      w->dis += d;
+      w->dis_hour[loc.hour] += d;
+      w->los[los >= CUBE_LOS_BINS - 1 ? CUBE_LOS_BINS - 1 : los] += d;
+      w->los_sum += sign * los;
+    }
     break;
-  }
   default:
+    return;
+  }
+  /* The listener hears of flows before the window too (exact there). */
+  if (c->recording) {
+    struct cube_change ch = {fig,      s->org_index, loc.day, loc.day,
+                             loc.hour, los,          sign};
+    c->listen(c->listen_ctx, &ch);
+  }
+}
+
+static void apply_item(struct cube *c, const struct cube_item *it,
+                       int64_t sign) {
+  struct slot *s;
+  if (!ALWAYS(it->unit < org_unit_count(c->org)) || c->slot_of[it->unit] < 0)
+    return;
+  s = &c->slots[c->slot_of[it->unit]];
+  switch (it->kind) {
+  case CUBE_STAY:
+    apply_interval(c, s, it, sign, false);
+    break;
+  case CUBE_READY:
+    apply_interval(c, s, it, sign, true);
+    break;
+  case CUBE_ADMISSION:
+  case CUBE_TRANSFER_IN:
+  case CUBE_TRANSFER_OUT:
+  case CUBE_DISCHARGE:
+    apply_point(c, s, it, sign);
     break;
   }
 }
 
-void cube_apply(struct cube *c, const struct cube_item *items, size_t n,
-                int sign) {
+/* The latest day applying 'it' writes to (as apply_interval / apply_point
+ * would), or false when it writes nothing. */
+static bool item_last_day(const struct cube *c, const struct cube_item *it,
+                          int32_t *out) {
+  int32_t first, last;
+  if (!ALWAYS(it->unit < org_unit_count(c->org)) || c->slot_of[it->unit] < 0)
+    return false;
+  switch (it->kind) {
+  case CUBE_STAY:
+  case CUBE_READY:
+    first = chrono_local_date(it->start - 1) + 1;
+    if (it->end == CUBE_OPEN) {
+      *out = first;
+      return true;
+    }
+    if (it->end <= it->start)
+      return false;
+    last = chrono_local_date(it->end - 1);
+    if (first > last)
+      return false;
+    *out = last + 1;
+    return true;
+  case CUBE_ADMISSION:
+  case CUBE_TRANSFER_IN:
+  case CUBE_TRANSFER_OUT:
+  case CUBE_DISCHARGE:
+    *out = chrono_local_date(it->start);
+    return true;
+  }
+  return false;
+}
+
+static void report(struct cube *c, enum cube_figure fig, const struct slot *s,
+                   int32_t from, int32_t to, int64_t delta) {
+  struct cube_change ch = {fig, s->org_index, from, to, 0, 0, delta};
+  if (delta != 0 && from <= to)
+    c->listen(c->listen_ctx, &ch);
+}
+
+/* Moves the horizon to 'day', reporting each ward's census at its end for
+ * the new days (every census difference lies at or before the horizon, so
+ * that census is the total). */
+static void horizon_to(struct cube *c, int32_t day) {
+  if (!c->has_horizon) {
+    c->has_horizon = true;
+    c->horizon = day;
+    return;
+  }
+  if (day <= c->horizon)
+    return;
+  for (size_t i = 0; c->listen != NULL && i < c->nslots; i++) {
+    const struct slot *s = &c->slots[i];
+    report(c, CUBE_FIG_CENSUS, s, c->horizon + 1, day, s->census_total);
+    report(c, CUBE_FIG_READY, s, c->horizon + 1, day, s->ready_total);
+  }
+  c->horizon = day;
+}
+
+static int cmp_item(const struct cube_item *a, const struct cube_item *b) {
+  if (a->kind != b->kind)
+    return a->kind < b->kind ? -1 : 1;
+  if (a->unit != b->unit)
+    return a->unit < b->unit ? -1 : 1;
+  if (a->start != b->start)
+    return a->start < b->start ? -1 : 1;
+  if (a->end != b->end)
+    return a->end < b->end ? -1 : 1;
+  if (a->los_days != b->los_days)
+    return a->los_days < b->los_days ? -1 : 1;
+  return 0;
+}
+
+static int cmp_net(const void *pa, const void *pb) {
+  return cmp_item(&((const struct net *)pa)->it, &((const struct net *)pb)->it);
+}
+
+static int cmp_dchg(const void *pa, const void *pb) {
+  const struct dchg *a = pa, *b = pb;
+  if (a->slot != b->slot)
+    return a->slot < b->slot ? -1 : 1;
+  if (a->ready != b->ready)
+    return a->ready < b->ready ? -1 : 1;
+  if (a->day != b->day)
+    return a->day < b->day ? -1 : 1;
+  return 0;
+}
+
+static void net_push(struct cube *c, const struct cube_item *items, size_t n,
+                     int64_t sign) {
   for (size_t i = 0; i < n; i++) {
-    const struct cube_item *it = &items[i];
-    struct slot *s;
-    if (!ALWAYS(it->unit < org_unit_count(c->org)) || c->slot_of[it->unit] < 0)
-      continue;
-    s = &c->slots[c->slot_of[it->unit]];
-    switch (it->kind) {
-    case CUBE_STAY:
-      apply_interval(c, s, it, sign, false);
-      break;
-    case CUBE_READY:
-      apply_interval(c, s, it, sign, true);
-      break;
-    case CUBE_ADMISSION:
-    case CUBE_TRANSFER_IN:
-    case CUBE_TRANSFER_OUT:
-    case CUBE_DISCHARGE:
-      apply_point(c, s, it, sign);
-      break;
+    if (c->nnet == c->capnet) {
+      c->capnet = c->capnet ? c->capnet * 2 : 32;
+      c->net = mem_realloc(c->net, c->capnet * sizeof *c->net);
+    }
+    c->net[c->nnet++] = (struct net){items[i], sign};
+  }
+}
+
+/* Reports the recorded census differences as per-day census changes: for
+ * each ward and census kind, the running sum of the merged differences
+ * from one changed day to the next (the last run up to the horizon). */
+static void report_census(struct cube *c) {
+  size_t i = 0;
+  if (c->ndc > 1)
+    qsort(c->dc, c->ndc, sizeof *c->dc, cmp_dchg);
+  while (i < c->ndc) {
+    size_t slot = c->dc[i].slot;
+    int32_t ready = c->dc[i].ready;
+    int64_t run = 0;
+    while (i < c->ndc && c->dc[i].slot == slot && c->dc[i].ready == ready) {
+      int32_t day = c->dc[i].day, end;
+      while (i < c->ndc && c->dc[i].slot == slot && c->dc[i].ready == ready &&
+             c->dc[i].day == day)
+        run += c->dc[i++].delta;
+      end = c->horizon;
+      if (i < c->ndc && c->dc[i].slot == slot && c->dc[i].ready == ready)
+        end = c->dc[i].day - 1;
+      if (end > c->horizon)
+        end = c->horizon;
+      report(c, ready ? CUBE_FIG_READY : CUBE_FIG_CENSUS, &c->slots[slot], day,
+             end, run);
     }
   }
+  c->ndc = 0;
+}
+
+void cube_replace(struct cube *c, const struct cube_item *old, size_t nold,
+                  const struct cube_item *new_items, size_t nnew) {
+  size_t n = 0;
+  bool any = false;
+  int32_t last = INT32_MIN;
+  if (c->listen == NULL) {
+    for (size_t i = 0; i < nold; i++)
+      apply_item(c, &old[i], -1);
+    for (size_t i = 0; i < nnew; i++)
+      apply_item(c, &new_items[i], +1);
+    return;
+  }
+  /* The net multiset difference: equal items cancel. */
+  c->nnet = 0;
+  net_push(c, old, nold, -1);
+  net_push(c, new_items, nnew, +1);
+  if (c->nnet > 1)
+    qsort(c->net, c->nnet, sizeof *c->net, cmp_net);
+  for (size_t i = 0; i < c->nnet;) {
+    struct net cur = c->net[i++];
+    int32_t day;
+    while (i < c->nnet && cmp_item(&c->net[i].it, &cur.it) == 0)
+      cur.sign += c->net[i++].sign;
+    if (cur.sign == 0)
+      continue;
+    c->net[n++] = cur;
+    if (item_last_day(c, &cur.it, &day)) {
+      last = any && last > day ? last : day;
+      any = true;
+    }
+  }
+  c->nnet = n;
+  if (!any)
+    return;
+  /* First the horizon (reported with the census before the change), then
+   * the change itself, on days up to the horizon. */
+  horizon_to(c, last);
+  c->recording = true;
+  c->ndc = 0;
+  for (size_t i = 0; i < n; i++)
+    apply_item(c, &c->net[i].it, c->net[i].sign);
+  c->recording = false;
+  report_census(c);
+}
+
+void cube_apply(struct cube *c, const struct cube_item *items, size_t n,
+                int sign) {
+  if (sign < 0)
+    cube_replace(c, items, n, NULL, 0);
+  else
+    cube_replace(c, NULL, 0, items, n);
+}
+
+int cube_set_listener(struct cube *c, cube_listener_fn fn, void *ctx) {
+  if (c->started)
+    return ERR_STATE;
+  c->listen = fn;
+  c->listen_ctx = ctx;
+  return 0;
+}
+
+void cube_set_horizon(struct cube *c, int32_t day) { horizon_to(c, day); }
+
+int32_t cube_horizon(const struct cube *c) {
+  return c->has_horizon ? c->horizon : INT32_MIN;
 }
 
 /* -------------------------------------------------------------- queries */
@@ -722,6 +979,18 @@ int cube_check(const struct cube *c, struct error *err) {
   for (size_t i = 0; i < c->nslots; i++) {
     const struct slot *s = &c->slots[i];
     int64_t census = s->census_base, ready = s->ready_base;
+    if (s->ring != NULL)
+      for (int64_t d = scan_lo(c); d <= c->hi; d++) {
+        census += wday_read(c, s, (int32_t)d)->census_diff;
+        ready += wday_read(c, s, (int32_t)d)->ready_diff;
+      }
+    if (census != s->census_total || ready != s->ready_total)
+      return error_set(err, ERR_STATE,
+                       "cube: ward '%s': census total %" PRId64
+                       " / ready total %" PRId64 " differ from the days",
+                       s->unit->id, s->census_total, s->ready_total);
+    census = s->census_base;
+    ready = s->ready_base;
     if (census < 0 || ready < 0 || ready > census)
       return error_set(err, ERR_STATE,
                        "cube: ward '%s': base census %" PRId64

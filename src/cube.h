@@ -16,13 +16,14 @@
  *
  * How it is fed: the owner (the bed board) describes each episode's
  * contribution as a list of items (stays, ready intervals, admissions, ...)
- * and calls cube_apply(old, -1) then cube_apply(new, +1) whenever the
- * episode's derived state changes, so cancels and out-of-order events stay
- * exact. Stays are stored as differences: a stay adds +1 to the census
- * difference of its first counted day and -1 after its last one; an open
- * stay has no -1, so it is counted up to any day without the cube having
- * to move anything at midnight. census(d) = base + sum of differences up to
- * d.
+ * and calls cube_replace(old, new) (or cube_apply(old, -1) then
+ * cube_apply(new, +1)) whenever the episode's derived state changes, so
+ * cancels and out-of-order events stay exact. An optional listener hears
+ * the net change of every figure (see "Change listener" below). Stays are
+ * stored as differences: a stay adds +1 to the census difference of its first
+ * counted day and -1 after its last one; an open stay has no -1, so it is
+ * counted up to any day without the cube having to move anything at midnight.
+ * census(d) = base + sum of differences up to d.
  *
  * Memory: a ring of 'days' day records per ward (allocated when the ward is
  * first touched), so memory is wards x days x about 160 counters. The
@@ -92,6 +93,70 @@ void cube_free(struct cube *c);
  * ignored. Not thread-safe (the writer). */
 void cube_apply(struct cube *c, const struct cube_item *items, size_t n,
                 int sign);
+
+/* Replaces an episode's contribution 'old' (nold items, added earlier)
+ * with 'new' (nnew items): the same as cube_apply(old, -1) then
+ * cube_apply(new, +1), but with a listener set only the net change is
+ * reported (items in both lists cancel, and so do census differences on
+ * the same day). Not thread-safe (the writer). */
+void cube_replace(struct cube *c, const struct cube_item *old, size_t nold,
+                  const struct cube_item *new_items, size_t nnew);
+
+/* ---- Change listener ------------------------------------------------------
+ *
+ * The owner may mirror the cube's figures elsewhere (the indicator cube of
+ * the dashboard, docs/INDICATORS.md "Ward flow"): a listener is told the
+ * net change of every figure of every ward and local day, including
+ * corrections, cancels and late events (the cube already recomputes the
+ * episode's contribution; the listener sees the difference).
+ *
+ * Census figures (midnight census, ready census) of an open stay extend to
+ * every later day, so they are reported up to a HORIZON day only: the
+ * latest day any contribution touched (as the cube's window), or a later
+ * day set with cube_set_horizon (the owner's clock). When the horizon moves
+ * on, each ward's census at its end is reported for the new days. Hence,
+ * for every day d <= horizon, the sum of the census changes reported for d
+ * equals the cube's census of d, and the sum of the flow changes reported
+ * for d equals the cube's flows of d; this holds for days before the
+ * cube's window as well (the listener sees them, the cube drops their
+ * flows). The reported state depends only on the set of contributions and
+ * the horizon, not on their order, so a rebuild that ends at the same
+ * horizon reports the same sums. */
+enum cube_figure {
+  CUBE_FIG_CENSUS = 1, /* midnight census of each day from..to */
+  CUBE_FIG_READY,      /* ready-for-transfer census of each day from..to */
+  CUBE_FIG_ADMISSIONS, /* from == to */
+  CUBE_FIG_TRANSFERS_IN,
+  CUBE_FIG_TRANSFERS_OUT,
+  CUBE_FIG_DISCHARGES /* with los_days */
+};
+
+struct cube_change {
+  enum cube_figure figure;
+  size_t unit;      /* org unit index of the ward */
+  int32_t from, to; /* local days, inclusive (from == to for flows) */
+  int32_t hour;     /* flows: the local hour of the event, 0..23 */
+  int32_t los_days; /* discharges: date(discharge) - date(admission) */
+  int64_t delta;    /* added to the figure of each day from..to */
+};
+
+/* Called by the writer, inside cube_replace / cube_apply /
+ * cube_set_horizon, once per change; it must not call back into the cube. */
+typedef void (*cube_listener_fn)(void *ctx, const struct cube_change *ch);
+
+/* Sets the listener ('fn' NULL removes it). 0, or ERR_STATE when the cube
+ * already holds contributions (the listener would miss them): set it right
+ * after cube_new. The writer only. */
+NODISCARD int cube_set_listener(struct cube *c, cube_listener_fn fn, void *ctx);
+
+/* Moves the horizon to 'day' if that is later (the owner's local date;
+ * a horizon never goes back), reporting each ward's census for the new
+ * days. Without a listener it only records the day. The writer only. */
+void cube_set_horizon(struct cube *c, int32_t day);
+
+/* The horizon, or INT32_MIN before the first contribution or
+ * cube_set_horizon. */
+int32_t cube_horizon(const struct cube *c);
 
 /* The figures of one day for the wards under 'unit' (a ward, or any unit:
  * its subtree's wards are summed). */

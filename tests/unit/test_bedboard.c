@@ -10,7 +10,11 @@
  * wards, checking the invariants after every event, that the board and
  * cube rebuilt from the accepted events in other orders are equal, that
  * every episode ends as its generated story says, and that cube figures
- * equal a brute-force count over the stories. */
+ * equal a brute-force count over the stories. The flow cube also feeds a
+ * dashboard's indicator cube through its listener (as the ingest connects
+ * them): every ward.* figure of every ward, hospital and the county on
+ * every day equals the flow cube's, and the rebuilt indicator cubes equal
+ * the incremental one. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,7 +33,9 @@
 #include "buf.h"
 #include "chrono.h"
 #include "cube.h"
+#include "dashboard.h"
 #include "event.h"
+#include "indicator.h"
 #include "mem.h"
 #include "org.h"
 
@@ -1661,6 +1667,72 @@ static void check_stories(const struct gen *g, const struct bedboard *bb) {
   }
 }
 
+/* The indicator cube fed by the flow cube's listener equals the flow cube
+ * for every unit with wards and every day from..to (local days); LOS
+ * histograms and occupancy over the whole range too. */
+static void check_flow_indicators(const struct fx *f, const struct bedboard *bb,
+                                  const struct dashboard *dash, int32_t from,
+                                  int32_t to) {
+  static const char *const units[] = {"w1", "w2", "w3", "h1", "h2", "hva"};
+  static const char *const ms[] = {"ward.care_days",     "ward.delay_days",
+                                   "ward.admissions",    "ward.transfers_in",
+                                   "ward.transfers_out", "ward.discharges"};
+  const struct indicator_catalogue *cat = dashboard_catalogue(dash);
+  const struct indicator_cube *ic = dashboard_cube(dash);
+  long mi[6], los = indicator_measure_find(cat, "ward.los");
+  int64_t total = 0;
+  assert_true(los >= 0);
+  for (int k = 0; k < 6; k++)
+    assert_true((mi[k] = indicator_measure_find(cat, ms[k])) >= 0);
+  assert_int_equal(dashboard_flow_refused(dash), 0);
+  for (size_t u = 0; u < ARRAY_LEN(units); u++) {
+    const struct org_unit *ou = org_unit_find(f->org, units[u]);
+    struct cube_stats st;
+    struct hist h;
+    struct indicator_point pt;
+    struct error err;
+    for (int32_t d = from; d <= to; d++) {
+      struct cube_day x;
+      int64_t want[6], got[6];
+      assert_int_equal(cube_day_get(bedboard_cube(bb), ou, d, &x), 0);
+      assert_true(x.known);
+      want[0] = x.census;
+      want[1] = x.ready;
+      want[2] = x.admissions;
+      want[3] = x.transfers_in;
+      want[4] = x.transfers_out;
+      want[5] = x.discharges;
+      for (int k = 0; k < 6; k++) {
+        assert_int_equal(
+            indicator_cube_sum(ic, ou->index, (size_t)mi[k], d, d, &got[k]), 0);
+        if (got[k] != want[k])
+          fail_msg("%s day +%d %s: flow %" PRId64 ", indicator %" PRId64,
+                   units[u], (int)(d - f->d0), ms[k], want[k], got[k]);
+      }
+      total += want[0];
+    }
+    assert_int_equal(cube_stats_get(bedboard_cube(bb), ou, from, to, &st), 0);
+    assert_int_equal(
+        hist_init(&h, indicator_measure_at(cat, (size_t)los)->bins), 0);
+    assert_int_equal(
+        indicator_cube_hist(ic, ou->index, (size_t)los, from, to, &h), 0);
+    assert_int_equal(h.n, st.los_n);
+    assert_int_equal(h.sum, st.los_sum_days);
+    for (int b = 0; b < CUBE_LOS_BINS - 1; b++)
+      assert_int_equal(h.bins[b], st.los[b]);
+    hist_release(&h);
+    assert_int_equal(indicator_value(ic, indicator_find(cat, "bed_occupancy"),
+                                     ou->index, from, to, &pt, &err),
+                     0);
+    assert_true(pt.has_value);
+    assert_float_equal(pt.value,
+                       100.0 * (double)st.care_days /
+                           (double)(st.beds * ((int64_t)to - from + 1)),
+                       1e-9);
+  }
+  assert_true(total > 100); /* the comparison saw patients */
+}
+
 static void property_run(struct fx *f, uint64_t seed) {
   struct gen g;
   struct event *acc;
@@ -1669,10 +1741,14 @@ static void property_run(struct fx *f, uint64_t seed) {
   char *inc, *reb;
   struct bedboard *rb;
   struct error err;
-  int32_t lo_day, hi_day;
+  int32_t lo_day, hi_day, horizon;
+  struct dashboard *dash, *rdash;
   memset(&g, 0, sizeof g);
   g.seed = seed;
   g.f = f;
+  assert_int_equal(dashboard_new(f->org, NULL, &dash, &err), 0);
+  assert_int_equal(
+      bedboard_set_flow_listener(f->bb, dashboard_flow_change, dash), 0);
   /* ~10,000 events: episodes start over 40 days, with invalid noise. */
   while (g.nev < 10000) {
     t += (int64_t)rn(&g.seed, 100) * 60000;
@@ -1709,9 +1785,17 @@ static void property_run(struct fx *f, uint64_t seed) {
   }
 
   inc = full_dump(f->bb);
+  /* The indicator cube equals the flow cube on every day up to the
+   * horizon (the clock two days after the last event). */
+  horizon = chrono_local_date(g.tmax) + 2;
+  bedboard_flow_horizon(f->bb, horizon);
+  check_flow_indicators(f, f->bb, dash, f->d0 - 2, horizon);
   /* Rebuild in seq order. */
   qsort(acc, (size_t)nacc, sizeof *acc, cmp_by_seq);
   rb = bedboard_new(f->org);
+  assert_int_equal(dashboard_new(f->org, NULL, &rdash, &err), 0);
+  assert_int_equal(bedboard_set_flow_listener(rb, dashboard_flow_change, rdash),
+                   0);
   for (int i = 0; i < nacc; i++)
     if (bedboard_apply(rb, &acc[i], &err) != 0)
       fail_msg("rebuild refused event seq %" PRId64 ": %s", acc[i].seq,
@@ -1719,6 +1803,10 @@ static void property_run(struct fx *f, uint64_t seed) {
   reb = full_dump(rb);
   assert_string_equal(inc, reb);
   mem_free(reb);
+  bedboard_flow_horizon(rb, horizon);
+  assert_true(
+      indicator_cube_equal(dashboard_cube(dash), dashboard_cube(rdash)));
+  dashboard_free(rdash);
   /* The published JSON agrees too. */
   {
     struct bedboard_snapshot *s1, *s2;
@@ -1744,6 +1832,9 @@ static void property_run(struct fx *f, uint64_t seed) {
   /* Rebuild episode by episode. */
   qsort(acc, (size_t)nacc, sizeof *acc, cmp_by_episode);
   rb = bedboard_new(f->org);
+  assert_int_equal(dashboard_new(f->org, NULL, &rdash, &err), 0);
+  assert_int_equal(bedboard_set_flow_listener(rb, dashboard_flow_change, rdash),
+                   0);
   for (int i = 0; i < nacc; i++)
     if (bedboard_apply(rb, &acc[i], &err) != 0)
       fail_msg("rebuild refused event seq %" PRId64 ": %s", acc[i].seq,
@@ -1752,6 +1843,11 @@ static void property_run(struct fx *f, uint64_t seed) {
   assert_string_equal(inc, reb);
   mem_free(reb);
   assert_int_equal(bedboard_check_invariants(rb, &err), 0);
+  bedboard_flow_horizon(rb, horizon);
+  assert_true(
+      indicator_cube_equal(dashboard_cube(dash), dashboard_cube(rdash)));
+  check_flow_indicators(f, rb, rdash, f->d0 - 2, horizon);
+  dashboard_free(rdash);
   bedboard_free(rb);
   mem_free(inc);
 
@@ -1804,6 +1900,9 @@ static void property_run(struct fx *f, uint64_t seed) {
   mem_free(acc);
   mem_free(g.ev);
   mem_free(g.st);
+  /* The board (f->bb) outlives this function: disconnect the listener's
+   * target before freeing it. */
+  dashboard_free(dash);
 }
 
 static void test_property_seed1(void **state) {

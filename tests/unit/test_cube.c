@@ -6,7 +6,11 @@
  * transfer-delay days, admissions by local hour across the spring DST
  * change, subtree sums, the moving window (folding keeps the census exact,
  * order does not matter), the flow JSON, the invariant check and the JSON
- * string escaper. */
+ * string escaper. The change listener: net changes only (identical items
+ * cancel, a shortened stay reports the days it lost), the horizon, and
+ * random replacements whose reported sums equal the cube's figures, also
+ * after the window has moved. The indicator cube fed from the bed board is
+ * tested in test_wardflow.c and in test_bedboard.c's property test. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -473,6 +477,244 @@ static void test_flow_json_unknown_days(void **state) {
   cube_free(c);
 }
 
+/* ------------------------------------------------------------ listener */
+
+#define REC_LO (-60) /* days relative to d0 */
+#define REC_DAYS 700
+#define REC_FIGS 7
+
+/* What a listener heard: per org unit, figure and day, the sum of the
+ * changes; and the LOS of discharges per unit and value. */
+struct rec {
+  const struct fx *f;
+  int64_t sum[8][REC_FIGS][REC_DAYS];
+  int64_t los[8][CUBE_LOS_BINS];
+  int64_t hour[8][24];
+  size_t calls;
+  int64_t cells; /* day cells touched */
+};
+
+static void hear(void *ctx, const struct cube_change *ch) {
+  struct rec *r = ctx;
+  assert_true(ch->unit < 8);
+  assert_true(ch->figure >= CUBE_FIG_CENSUS &&
+              ch->figure <= CUBE_FIG_DISCHARGES);
+  assert_true(ch->from <= ch->to);
+  assert_true(ch->delta != 0);
+  if (ch->figure != CUBE_FIG_CENSUS && ch->figure != CUBE_FIG_READY)
+    assert_int_equal(ch->from, ch->to);
+  r->calls++;
+  for (int64_t d = ch->from; d <= ch->to; d++) {
+    int64_t i = d - r->f->d0 - REC_LO;
+    assert_true(i >= 0 && i < REC_DAYS);
+    r->sum[ch->unit][ch->figure][i] += ch->delta;
+    r->cells++;
+  }
+  if (ch->figure == CUBE_FIG_DISCHARGES) {
+    int32_t l =
+        ch->los_days >= CUBE_LOS_BINS - 1 ? CUBE_LOS_BINS - 1 : ch->los_days;
+    r->los[ch->unit][l] += ch->delta;
+  }
+  if (ch->figure == CUBE_FIG_ADMISSIONS)
+    r->hour[ch->unit][ch->hour] += ch->delta;
+}
+
+static int64_t heard(const struct rec *r, const char *unit,
+                     enum cube_figure fig, int d) {
+  return r->sum[uix(r->f, unit)][fig][d - REC_LO];
+}
+
+/* Every ward's heard figures equal the cube's for the days d0+from..to
+ * (which must be in the window and at or before the horizon). */
+static void check_heard(const struct rec *r, struct cube *c, int from, int to) {
+  static const char *const wards[] = {"w1", "w2", "w3"};
+  for (size_t w = 0; w < 3; w++)
+    for (int d = from; d <= to; d++) {
+      struct cube_day x;
+      struct cube_stats st;
+      const struct org_unit *u = org_unit_find(r->f->org, wards[w]);
+      assert_int_equal(cube_day_get(c, u, r->f->d0 + d, &x), 0);
+      assert_true(x.known);
+      if (x.census != heard(r, wards[w], CUBE_FIG_CENSUS, d) ||
+          x.ready != heard(r, wards[w], CUBE_FIG_READY, d) ||
+          x.admissions != heard(r, wards[w], CUBE_FIG_ADMISSIONS, d) ||
+          x.transfers_in != heard(r, wards[w], CUBE_FIG_TRANSFERS_IN, d) ||
+          x.transfers_out != heard(r, wards[w], CUBE_FIG_TRANSFERS_OUT, d) ||
+          x.discharges != heard(r, wards[w], CUBE_FIG_DISCHARGES, d))
+        fail_msg("ward %s day %d: cube %d/%d/%d/%d/%d/%d, heard "
+                 "%d/%d/%d/%d/%d/%d",
+                 wards[w], d, (int)x.census, (int)x.ready, (int)x.admissions,
+                 (int)x.transfers_in, (int)x.transfers_out, (int)x.discharges,
+                 (int)heard(r, wards[w], CUBE_FIG_CENSUS, d),
+                 (int)heard(r, wards[w], CUBE_FIG_READY, d),
+                 (int)heard(r, wards[w], CUBE_FIG_ADMISSIONS, d),
+                 (int)heard(r, wards[w], CUBE_FIG_TRANSFERS_IN, d),
+                 (int)heard(r, wards[w], CUBE_FIG_TRANSFERS_OUT, d),
+                 (int)heard(r, wards[w], CUBE_FIG_DISCHARGES, d));
+      (void)st;
+    }
+}
+
+static void test_listener_net(void **state) {
+  struct fx *f = *state;
+  struct rec *r = mem_calloc(1, sizeof *r);
+  struct cube_item open, closed, items[3];
+  struct error err;
+  size_t calls;
+  r->f = f;
+  assert_int_equal(cube_horizon(f->c), INT32_MIN);
+  assert_int_equal(cube_set_listener(f->c, hear, r), 0);
+  /* An open stay from day 0 10:00: its first midnight is day 1, which
+   * becomes the horizon. */
+  open = stay(f, "w1", at(f, 0, 10, 0), CUBE_OPEN);
+  items[0] = open;
+  items[1] = point(f, CUBE_ADMISSION, "w1", at(f, 0, 10, 0), 0);
+  cube_replace(f->c, NULL, 0, items, 2);
+  assert_int_equal(cube_horizon(f->c), f->d0 + 1);
+  assert_int_equal(r->calls, 2);
+  assert_int_equal(heard(r, "w1", CUBE_FIG_CENSUS, 1), 1);
+  assert_int_equal(heard(r, "w1", CUBE_FIG_CENSUS, 2), 0); /* beyond */
+  assert_int_equal(heard(r, "w1", CUBE_FIG_ADMISSIONS, 0), 1);
+  assert_int_equal(r->hour[uix(f, "w1")][10], 1);
+  /* The owner's clock moves the horizon: the census of the new days. */
+  cube_set_horizon(f->c, f->d0 + 5);
+  assert_int_equal(r->calls, 3);
+  assert_int_equal(r->cells, 2 + 4);
+  for (int d = 1; d <= 5; d++)
+    assert_int_equal(heard(r, "w1", CUBE_FIG_CENSUS, d), 1);
+  cube_set_horizon(f->c, f->d0 + 3); /* never back */
+  assert_int_equal(cube_horizon(f->c), f->d0 + 5);
+  assert_int_equal(r->calls, 3);
+  /* The same contribution again: nothing changes, nothing is heard. */
+  calls = r->calls;
+  cube_replace(f->c, items, 2, items, 2);
+  assert_int_equal(r->calls, calls);
+  /* The stay ends on day 3 at 09:00: the census of days 4 and 5 goes, in
+   * one change; with the discharge (LOS 3). */
+  closed = stay(f, "w1", at(f, 0, 10, 0), at(f, 3, 9, 0));
+  {
+    struct cube_item now[3] = {
+        closed, items[1], point(f, CUBE_DISCHARGE, "w1", at(f, 3, 9, 0), 3)};
+    cube_replace(f->c, items, 2, now, 3);
+    assert_int_equal(r->calls, calls + 2);
+    assert_int_equal(heard(r, "w1", CUBE_FIG_CENSUS, 3), 1);
+    assert_int_equal(heard(r, "w1", CUBE_FIG_CENSUS, 4), 0);
+    assert_int_equal(heard(r, "w1", CUBE_FIG_CENSUS, 5), 0);
+    assert_int_equal(heard(r, "w1", CUBE_FIG_DISCHARGES, 3), 1);
+    assert_int_equal(r->los[uix(f, "w1")][3], 1);
+    check_heard(r, f->c, -5, 5);
+    /* The discharge cancelled (A13): back to the open stay. */
+    cube_replace(f->c, now, 3, items, 2);
+    assert_int_equal(heard(r, "w1", CUBE_FIG_CENSUS, 5), 1);
+    assert_int_equal(heard(r, "w1", CUBE_FIG_DISCHARGES, 3), 0);
+    assert_int_equal(r->los[uix(f, "w1")][3], 0);
+    check_heard(r, f->c, -5, 5);
+  }
+  /* A late event moves the stay to w2 from day 2 (out of order). */
+  {
+    struct cube_item moved[5] = {
+        stay(f, "w1", at(f, 0, 10, 0), at(f, 2, 9, 0)), items[1],
+        point(f, CUBE_TRANSFER_OUT, "w1", at(f, 2, 9, 0), 0),
+        point(f, CUBE_TRANSFER_IN, "w2", at(f, 2, 9, 0), 0),
+        stay(f, "w2", at(f, 2, 9, 0), CUBE_OPEN)};
+    cube_replace(f->c, items, 2, moved, 5);
+    assert_int_equal(heard(r, "w1", CUBE_FIG_CENSUS, 2), 1);
+    assert_int_equal(heard(r, "w1", CUBE_FIG_CENSUS, 3), 0);
+    assert_int_equal(heard(r, "w2", CUBE_FIG_CENSUS, 3), 1);
+    assert_int_equal(heard(r, "w2", CUBE_FIG_CENSUS, 5), 1);
+    assert_int_equal(heard(r, "w2", CUBE_FIG_TRANSFERS_IN, 2), 1);
+    check_heard(r, f->c, -5, 5);
+  }
+  (void)open;
+  assert_int_equal(cube_check(f->c, &err), 0);
+  /* Too late to connect a listener. */
+  assert_int_equal(cube_set_listener(f->c, hear, r), ERR_STATE);
+  mem_free(r);
+}
+
+/* xorshift64* */
+static uint64_t rnd(uint64_t *s) {
+  uint64_t x = *s;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  *s = x;
+  return x * 2685821657736338717ULL;
+}
+
+static struct cube_item rand_item(struct fx *f, uint64_t *seed) {
+  static const char *const units[] = {"w1", "w2", "w3", "ed1"};
+  const char *u = units[rnd(seed) % 4];
+  int day = (int)(rnd(seed) % 200) - 20;
+  int64_t t = at(f, day, (int)(rnd(seed) % 24), (int)(rnd(seed) % 60));
+  int k = (int)(rnd(seed) % 6);
+  if (k == 0 || k == 1) {
+    int64_t len = (int64_t)(rnd(seed) % (40 * 24)) * 3600000;
+    struct cube_item it = {k == 0 ? CUBE_STAY : CUBE_READY, uix(f, u), t,
+                           rnd(seed) % 4 == 0 ? CUBE_OPEN : t + len, 0};
+    return it;
+  }
+  return point(f, (enum cube_item_kind)(k + 1), u, t,
+               (int32_t)(rnd(seed) % 120));
+}
+
+/* Random episodes replaced again and again (corrections, cancels, late
+ * events), in a small window that moves: the heard sums equal the cube's
+ * figures for every ward and day of the window, and a cube fed the final
+ * contributions at once hears the same. */
+static void test_listener_random(void **state) {
+  struct fx *f = *state;
+  enum { EPS = 60, MAXN = 5 };
+  struct cube_item cur[EPS][MAXN];
+  size_t ncur[EPS];
+  struct rec *r = mem_calloc(1, sizeof *r), *r2 = mem_calloc(1, sizeof *r2);
+  struct cube *c = cube_new(f->org, CUBE_MIN_DAYS), *c2;
+  uint64_t seed = 0x5EED1234ULL;
+  struct error err;
+  int32_t hz;
+  r->f = f;
+  r2->f = f;
+  memset(ncur, 0, sizeof ncur);
+  assert_int_equal(cube_set_listener(c, hear, r), 0);
+  for (int step = 0; step < 3000; step++) {
+    int e = (int)(rnd(&seed) % EPS);
+    struct cube_item next[MAXN];
+    size_t n = rnd(&seed) % (MAXN + 1);
+    for (size_t i = 0; i < n; i++)
+      next[i] =
+          rnd(&seed) % 3 == 0 && i < ncur[e] ? cur[e][i] : rand_item(f, &seed);
+    cube_replace(c, cur[e], ncur[e], next, n);
+    memcpy(cur[e], next, n * sizeof *next);
+    ncur[e] = n;
+    if (step % 500 == 0)
+      cube_set_horizon(c, f->d0 + 100 + step / 100);
+    /* Random readiness need not lie within a stay, so only the totals
+     * (checked first) must hold. */
+    if (step % 250 == 0 && cube_check(c, &err) != 0 &&
+        strstr(err.msg, "total") != NULL)
+      fail_msg("%s", err.msg);
+  }
+  hz = cube_horizon(c);
+  assert_true(hz >= f->d0 + 150);
+  /* The window holds the last 40 days up to the horizon. */
+  check_heard(r, c, hz - f->d0 - (CUBE_MIN_DAYS - 1), hz - f->d0);
+  /* The same final contributions at once, horizon set after: the same
+   * sums on every day, also before the window. */
+  c2 = cube_new(f->org, CUBE_MAX_DAYS);
+  assert_int_equal(cube_set_listener(c2, hear, r2), 0);
+  for (int e = 0; e < EPS; e++)
+    cube_replace(c2, NULL, 0, cur[e], ncur[e]);
+  cube_set_horizon(c2, hz);
+  assert_int_equal(cube_horizon(c2), hz);
+  assert_memory_equal(r->sum, r2->sum, sizeof r->sum);
+  assert_memory_equal(r->los, r2->los, sizeof r->los);
+  check_heard(r2, c2, -30, hz - f->d0);
+  cube_free(c);
+  cube_free(c2);
+  mem_free(r);
+  mem_free(r2);
+}
+
 static void test_json_string(void **state) {
   struct buf b;
   (void)state;
@@ -511,6 +753,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_flow_json, setup, teardown),
       cmocka_unit_test_setup_teardown(test_flow_json_unknown_days, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_listener_net, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_listener_random, setup, teardown),
       cmocka_unit_test(test_json_string),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
