@@ -51,6 +51,14 @@ struct api {
 
 static const char *const unit_param[] = {"unit", NULL};
 static const char *const t3_params[] = {"unit", "group", "at", NULL};
+static const char *const series_params[] = {"unit", "from", "to", "period",
+                                            NULL};
+static const char *const dash_params[] = {"unit",  "period", "at", "format",
+                                          "panel", "lang",   NULL};
+
+#define INDICATORS_PREFIX "/api/v1/indicators/"
+#define DASHBOARDS_PREFIX "/api/v1/dashboards/"
+#define NAME_MAX_LEN 64 /* bytes of an indicator or dashboard name */
 
 /* Maps an app callback's failure to a reply. */
 static void reply_failure(struct http_reply *rep, int rc, const char *what,
@@ -337,6 +345,150 @@ static int h_t3(void *ctx, const struct http_request *req,
   return 0;
 }
 
+/* Maps a dashboard callback's failure: 404 naming the indicator or
+ * dashboard, 400 naming the parameter, else as reply_failure. */
+static void reply_dash_failure(struct http_reply *rep, int rc, const char *code,
+                               const char *name, const char *param,
+                               const struct error *e) {
+  if (rc == ERR_NOTFOUND)
+    http_reply_error(rep, 404, code, NULL, name);
+  else if (rc == ERR_INVAL)
+    http_reply_error(rep, 400, "invalid_parameter", param,
+                     param != NULL ? param : "");
+  else
+    reply_failure(rep, rc, code, NULL, e);
+}
+
+/* The name after 'prefix' in the request's path into 'out'; false (with a
+ * 404 naming it) when empty, too long or holding a '/'. With 'export' set,
+ * a trailing "/export" is taken off and *export says so. */
+static bool path_name(const struct http_request *req, struct http_reply *rep,
+                      const char *prefix, const char *code, char *out,
+                      size_t cap, bool *export) {
+  const char *rest = http_request_path(req) + strlen(prefix);
+  size_t n = strlen(rest);
+  bool may_export = *export;
+  *export = false;
+  if (may_export && n > 7 && strcmp(rest + n - 7, "/export") == 0) {
+    *export = true;
+    n -= 7;
+  }
+  if (n == 0 || n >= cap || memchr(rest, '/', n) != NULL) {
+    char shown[NAME_MAX_LEN + 1];
+    snprintf(shown, sizeof shown, "%.*s", (int)(n < cap ? n : cap - 1), rest);
+    http_reply_error(rep, 404, code, NULL, shown);
+    return false;
+  }
+  memcpy(out, rest, n);
+  out[n] = '\0';
+  return true;
+}
+
+static int h_indicator(void *ctx, const struct http_request *req,
+                       struct http_reply *rep) {
+  const struct api *api = ctx;
+  const struct http_query *qs = http_request_query(req);
+  struct dashboard_query q;
+  struct api_auth_access acc;
+  struct error e = {0};
+  const char *param = NULL;
+  char id[NAME_MAX_LEN + 1];
+  bool unused = false;
+  struct buf b;
+  int rc;
+  if (!path_name(req, rep, INDICATORS_PREFIX, "unknown_indicator", id,
+                 sizeof id, &unused))
+    return 0;
+  memset(&q, 0, sizeof q);
+  if (!unit_ok(api, req, rep, false, &q.unit))
+    return 0;
+  if (api->ctx.series_json == NULL) {
+    http_reply_error(rep, 503, "unavailable", NULL, NULL);
+    return 0;
+  }
+  if (!access_ok(api, req, rep, q.unit, &acc))
+    return 0;
+  q.indicator = id;
+  q.from = http_query_get(qs, "from");
+  q.to = http_query_get(qs, "to");
+  q.period = http_query_get(qs, "period");
+  q.now = chrono_now_ms();
+  buf_init(&b, API_MAX_BODY);
+  rc = api->ctx.series_json(api->ctx.app, &q, &b, &param, &e);
+  if (rc != 0) {
+    buf_release(&b);
+    reply_dash_failure(rep, rc, "unknown_indicator", id, param, &e);
+    return 0;
+  }
+  http_reply_json(rep, 200, &b);
+  return 0;
+}
+
+static int h_dashboard(void *ctx, const struct http_request *req,
+                       struct http_reply *rep) {
+  static const char *const export_only[] = {"format", "panel", "lang"};
+  const struct api *api = ctx;
+  const struct http_query *qs = http_request_query(req);
+  struct dashboard_query q;
+  struct dashboard_file file;
+  struct api_auth_access acc;
+  struct error e = {0};
+  const char *param = NULL;
+  char name[NAME_MAX_LEN + 1];
+  bool export = true;
+  struct buf b;
+  int rc;
+  if (!path_name(req, rep, DASHBOARDS_PREFIX, "unknown_dashboard", name,
+                 sizeof name, &export))
+    return 0;
+  if (!export)
+    for (size_t i = 0; i < ARRAY_LEN(export_only); i++)
+      if (http_query_get(qs, export_only[i]) != NULL) {
+        http_reply_error(rep, 400, "unknown_parameter", export_only[i],
+                         export_only[i]);
+        return 0;
+      }
+  memset(&q, 0, sizeof q);
+  if (!unit_ok(api, req, rep, false, &q.unit))
+    return 0;
+  if ((export && api->ctx.dashboard_export == NULL) ||
+      (!export && api->ctx.dashboard_json == NULL)) {
+    http_reply_error(rep, 503, "unavailable", NULL, NULL);
+    return 0;
+  }
+  if (!access_ok(api, req, rep, q.unit, &acc))
+    return 0;
+  q.dashboard = name;
+  q.period = http_query_get(qs, "period");
+  q.at = http_query_get(qs, "at");
+  q.format = http_query_get(qs, "format");
+  q.panel = http_query_get(qs, "panel");
+  q.lang = http_query_get(qs, "lang");
+  q.now = chrono_now_ms();
+  buf_init(&b, API_MAX_BODY);
+  if (export)
+    rc = api->ctx.dashboard_export(api->ctx.app, &q, &b, &file, &param, &e);
+  else
+    rc = api->ctx.dashboard_json(api->ctx.app, &q, &b, &param, &e);
+  if (rc != 0) {
+    buf_release(&b);
+    reply_dash_failure(rep, rc, "unknown_dashboard", name, param, &e);
+    return 0;
+  }
+  if (!export) {
+    http_reply_json(rep, 200, &b);
+    return 0;
+  }
+  http_reply_body(rep, 200, file.content_type, &b);
+  {
+    char cd[DASHBOARD_FILENAME_MAX + 40];
+    snprintf(cd, sizeof cd, "attachment; filename=\"%s\"", file.filename);
+    if (http_reply_header(rep, "Content-Disposition", cd) != 0)
+      log_warn("api", "cannot name the exported file");
+  }
+  return 0;
+}
+
 static int h_status(void *ctx, const struct http_request *req,
                     struct http_reply *rep) {
   const struct api *api = ctx;
@@ -416,6 +568,10 @@ int api_install(struct http_server *srv, const struct api_ctx *ctx,
          api},
         {HTTP_M_GET, "/api/v1/flow", 0, unit_param, "flow", h_flow, api},
         {HTTP_M_GET, "/api/v1/t3", 0, t3_params, "t3", h_t3, api},
+        {HTTP_M_GET, INDICATORS_PREFIX, HTTP_ROUTE_PREFIX, series_params,
+         "indicator", h_indicator, api},
+        {HTTP_M_GET, DASHBOARDS_PREFIX, HTTP_ROUTE_PREFIX, dash_params,
+         "dashboard", h_dashboard, api},
         {HTTP_M_GET, "/api/v1/status", 0, NULL, "status", h_status, api},
         {HTTP_M_GET, "/api/v1/stream", 0, NULL, "stream", h_stream, api},
     };

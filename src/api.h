@@ -20,6 +20,13 @@
  *                              at the RFC 3339 instant T (default now):
  *                              aggregates over professionals only (the
  *                              app's callback), scoped like flow
+ *   GET /api/v1/indicators/ID?unit=&from=&to=&period=   one indicator's
+ *                              series (the app's callback); 404 for an
+ *                              unknown ID; scoped like flow
+ *   GET /api/v1/dashboards/NAME?unit=&period=&at=   every panel of a view
+ *                              (NAME: health-stations); 404 otherwise
+ *   GET /api/v1/dashboards/NAME/export?...&format=csv|xlsx&panel=&lang=
+ *                              a view's tables as a file (attachment)
  *   GET /api/v1/status         ingest status (the app's callback)
  *   GET /api/v1/stream         server-sent events (stream.h)
  *
@@ -42,6 +49,7 @@
 #include "bedboard.h"
 #include "buf.h"
 #include "compat.h"
+#include "dashboard.h"
 #include "err.h"
 #include "http.h"
 #include "org.h"
@@ -75,6 +83,17 @@ struct api_ctx {
   /* T3 of 'unit' and group 'g' at 't0' (UTC ms), as schedule_t3_json. */
   int (*t3_json)(void *app, const char *unit, enum t3_group g, int64_t t0,
                  struct buf *out, struct error *err);
+  /* The access-to-care figures (dashboard.h): a series, a dashboard view
+   * and its export. ERR_NOTFOUND -> 404 unknown_indicator /
+   * unknown_dashboard; ERR_INVAL -> 400 invalid_parameter naming *param;
+   * others as above. */
+  int (*series_json)(void *app, const struct dashboard_query *q,
+                     struct buf *out, const char **param, struct error *err);
+  int (*dashboard_json)(void *app, const struct dashboard_query *q,
+                        struct buf *out, const char **param, struct error *err);
+  int (*dashboard_export)(void *app, const struct dashboard_query *q,
+                          struct buf *out, struct dashboard_file *file,
+                          const char **param, struct error *err);
   /* Appends more Prometheus text to /metrics (the app's own counters). */
   int (*metrics_text)(void *app, struct buf *out, struct error *err);
 };

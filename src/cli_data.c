@@ -290,7 +290,7 @@ int cli_data_import_main(int argc, char **argv) {
                                        {NULL, 0, NULL, 0}};
   const char *dir = NULL;
   struct ingest *in = NULL;
-  struct ingest_options io = {0, 0, 0};
+  struct ingest_options io = {0, 0, 0, NULL};
   struct tally t;
   struct error err;
   long sent = 0;
@@ -469,7 +469,7 @@ static int dl_replay(const char *dir, int64_t only, struct error *err) {
   struct store *st = NULL;
   struct privacy_keys *keys = NULL;
   struct ingest *in = NULL;
-  struct ingest_options io = {0, 0, 0};
+  struct ingest_options io = {0, 0, 0, NULL};
   char *p = join(dir, INGEST_DB_FILE);
   char *kp = join(dir, INGEST_KEY_FILE);
   int64_t *ids = NULL;

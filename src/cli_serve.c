@@ -24,12 +24,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api.h"
 #include "api_auth.h"
 #include "api_fhir.h"
+#include "chrono.h"
 #include "config.h"
+#include "dashboard.h"
 #include "http.h"
 #include "ingest.h"
 #include "log.h"
@@ -73,6 +76,55 @@ static int t3_json(void *ctx, const char *unit, enum t3_group g, int64_t t0,
   return ingest_t3_json(a->in, unit, g, t0, out, err);
 }
 
+static int series_json(void *ctx, const struct dashboard_query *q,
+                       struct buf *out, const char **param, struct error *err) {
+  struct app *a = ctx;
+  return ingest_series_json(a->in, q, out, param, err);
+}
+
+static int view_json(void *ctx, const struct dashboard_query *q,
+                     struct buf *out, const char **param, struct error *err) {
+  struct app *a = ctx;
+  return ingest_dashboard_json(a->in, q, out, param, err);
+}
+
+static int view_export(void *ctx, const struct dashboard_query *q,
+                       struct buf *out, struct dashboard_file *file,
+                       const char **param, struct error *err) {
+  struct app *a = ctx;
+  return ingest_dashboard_export(a->in, q, out, file, param, err);
+}
+
+/* The minute timer: the daily T3 measurements that no event took and the
+ * ward census of a new day (ingest_tick), until 'stop'. */
+struct ticker {
+  struct ingest *in;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  bool stop;
+};
+
+static void *ticker_main(void *arg) {
+  struct ticker *t = arg;
+  pthread_mutex_lock(&t->lock);
+  while (!t->stop) {
+    struct timespec ts;
+    struct error err;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 60;
+    pthread_cond_timedwait(&t->cond, &t->lock, &ts);
+    if (t->stop)
+      break;
+    pthread_mutex_unlock(&t->lock);
+    error_clear(&err);
+    if (ingest_tick(t->in, chrono_now_ms(), &err) < 0)
+      log_warn("serve", "T3 measurement: %s", err.msg);
+    pthread_mutex_lock(&t->lock);
+  }
+  pthread_mutex_unlock(&t->lock);
+  return NULL;
+}
+
 static int metrics(void *ctx, struct buf *out, struct error *err) {
   struct app *a = ctx;
   (void)err;
@@ -114,6 +166,10 @@ int cli_serve_main(int argc, char **argv) {
   struct api_fhir *fhir = NULL;
   struct api_auth *auth = NULL;
   struct app app;
+  struct ticker tick = {NULL, PTHREAD_MUTEX_INITIALIZER,
+                        PTHREAD_COND_INITIALIZER, false};
+  pthread_t ticker;
+  bool ticking = false;
   sigset_t set;
   int sig = 0;
   int rc = 1;
@@ -196,14 +252,25 @@ int cli_serve_main(int argc, char **argv) {
   hub = stream_hub_new();
   {
     struct ingest_options io;
+    struct dashboard_options dopt;
     memset(&io, 0, sizeof io);
     io.group_max = (size_t)config_int(cfg, "ingest.group_max");
     io.group_wait_ms = (int)config_int(cfg, "ingest.group_wait");
+    dashboard_options_default(&dopt);
+    dopt.measure_minute = (int)config_int(cfg, "t3.measure_time");
+    dopt.cap_days = (int32_t)config_int(cfg, "t3.cap_days");
+    io.dashboard = &dopt;
     if (ingest_open(config_str(cfg, "server.data_dir"), &io, hub, &in, &err) <
         0)
       goto fail;
   }
   app.in = in;
+  tick.in = in;
+  if (pthread_create(&ticker, NULL, ticker_main, &tick) != 0) {
+    error_set(&err, ERR_IO, "cannot start the T3 timer thread");
+    goto fail;
+  }
+  ticking = true;
   {
     struct http_options ho;
     struct api_ctx actx;
@@ -246,6 +313,9 @@ int cli_serve_main(int argc, char **argv) {
     actx.status_json = status_json;
     actx.flow_json = flow_json;
     actx.t3_json = t3_json;
+    actx.series_json = series_json;
+    actx.dashboard_json = view_json;
+    actx.dashboard_export = view_export;
     actx.metrics_text = metrics;
     actx.app = &app;
     if (api_install(http, &actx, &api, &err) < 0)
@@ -287,6 +357,13 @@ fail:
     log_error("serve", "%s", err.msg);
   http_server_stop(http);
   mllp_server_stop(mllp);
+  if (ticking) {
+    pthread_mutex_lock(&tick.lock);
+    tick.stop = true;
+    pthread_cond_signal(&tick.cond);
+    pthread_mutex_unlock(&tick.lock);
+    pthread_join(ticker, NULL);
+  }
   ingest_close(in);
   http_server_free(http);
   api_free(api);

@@ -86,6 +86,10 @@
     "invalid value for parameter '{}'")                                        \
   X("unknown_unit", "tuntematon yksikkö '{}'", "okänd enhet '{}'",             \
     "unknown unit '{}'")                                                       \
+  X("unknown_indicator", "tuntematon indikaattori '{}'",                       \
+    "okänd indikator '{}'", "unknown indicator '{}'")                          \
+  X("unknown_dashboard", "tuntematon näkymä '{}'", "okänd vy '{}'",            \
+    "unknown dashboard '{}'")                                                  \
   X("not_found", "sivua tai tietoa ei löydy",                                  \
     "sidan eller uppgiften hittades inte", "not found")                        \
   X("method_not_allowed", "menetelmä '{}' ei ole sallittu",                    \

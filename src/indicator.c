@@ -768,6 +768,7 @@ struct feed_measures {
   long t3[T3__GROUPS], t3_unc[T3__GROUPS], t3_inp[T3__GROUPS],
       t3_cens[T3__GROUPS];
   long care_days, delay_days, admissions, los, discharges;
+  long transfers_in, transfers_out;
 };
 
 struct indicator_cube {
@@ -858,6 +859,8 @@ indicator_cube_new(const struct org *org,
   c->fm.admissions = indicator_measure_find(cat, "ward.admissions");
   c->fm.los = indicator_measure_find(cat, "ward.los");
   c->fm.discharges = indicator_measure_find(cat, "ward.discharges");
+  c->fm.transfers_in = indicator_measure_find(cat, "ward.transfers_in");
+  c->fm.transfers_out = indicator_measure_find(cat, "ward.transfers_out");
   return c;
 }
 
@@ -1628,12 +1631,21 @@ int indicator_feed_ward_day(struct indicator_cube *c, size_t unit, int32_t day,
                             int64_t census, int64_t ready, int64_t admissions,
                             int sign) {
   struct op ops[3] = {
-      {c->fm.care_days, sign * census, 0},
-      {c->fm.delay_days, sign * ready, 0},
-      {c->fm.admissions, sign * admissions, 0},
+      {census != 0 ? c->fm.care_days : -1, sign * census, 0},
+      {ready != 0 ? c->fm.delay_days : -1, sign * ready, 0},
+      {admissions != 0 ? c->fm.admissions : -1, sign * admissions, 0},
   };
   if (sign != 1 && sign != -1)
     return ERR_INVAL;
+  return apply_ops(c, unit, day, ops, ARRAY_LEN(ops));
+}
+
+int indicator_feed_transfers(struct indicator_cube *c, size_t unit, int32_t day,
+                             int64_t in, int64_t out) {
+  struct op ops[2] = {
+      {in != 0 ? c->fm.transfers_in : -1, in, 0},
+      {out != 0 ? c->fm.transfers_out : -1, out, 0},
+  };
   return apply_ops(c, unit, day, ops, ARRAY_LEN(ops));
 }
 

@@ -318,13 +318,22 @@ NODISCARD int indicator_feed_t3(struct indicator_cube *c, size_t unit,
 
 /* Ward flow (DOMAIN §5) of one ward and local day: the midnight census
  * (ward.care_days) and the census of transfer-delay patients
- * (ward.delay_days), admissions (ward.admissions); and a discharge after
- * 'los_days' (ward.los, ward.discharges). Errors as above. */
+ * (ward.delay_days), admissions (ward.admissions), each times 'sign' (the
+ * values may be negative: changes); zero values touch nothing. And a
+ * discharge after 'los_days' (ward.los, ward.discharges). Errors as above.
+ * The dashboard feeds them from the bed board's flow cube
+ * (dashboard_flow_change). */
 NODISCARD int indicator_feed_ward_day(struct indicator_cube *c, size_t unit,
                                       int32_t day, int64_t census,
                                       int64_t ready, int64_t admissions,
                                       int sign);
 NODISCARD int indicator_feed_discharge(struct indicator_cube *c, size_t unit,
                                        int32_t day, int32_t los_days, int sign);
+
+/* Changes to the transfers into (ward.transfers_in) and out of
+ * (ward.transfers_out) a ward on local 'day'; zero values touch nothing.
+ * Errors as above. */
+NODISCARD int indicator_feed_transfers(struct indicator_cube *c, size_t unit,
+                                       int32_t day, int64_t in, int64_t out);
 
 #endif

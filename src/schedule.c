@@ -219,6 +219,35 @@ out:
   return rc;
 }
 
+int schedule_measure(struct schedule *s, int64_t t0, int64_t prune_before,
+                     const struct t3_opts *opts, schedule_measure_fn fn,
+                     void *ctx) {
+  struct t3_opts with, without;
+  if (opts != NULL)
+    with = *opts;
+  else
+    t3_opts_default(&with);
+  with.count_remote = true;
+  without = with;
+  without.count_remote = false;
+  for (size_t i = 0; i < s->n; i++) {
+    struct pro *p = &s->pros[i];
+    struct t3_value a, b;
+    int rc;
+    if (prune_before > 0)
+      t3_book_prune(p->book, prune_before < t0 ? prune_before : t0);
+    if (p->group < 0 || t3_book_count(p->book) == 0)
+      continue;
+    if (t3_book_value(p->book, t0, &with, &a) < 0 ||
+        t3_book_value(p->book, t0, &without, &b) < 0)
+      return ERR_INVAL;
+    rc = fn(ctx, p->unit, (enum t3_group)p->group, &a, &b);
+    if (rc < 0)
+      return rc;
+  }
+  return 0;
+}
+
 static json_t *stat_json(const struct t3_stat *st) {
   json_t *o = json_pack("{s:s,s:I}", "rule", st->rule, "n", (json_int_t)st->n);
   json_object_set_new(o, "median",

@@ -68,7 +68,27 @@ NODISCARD int schedule_t3(const struct schedule *s, const char *unit,
                           const struct t3_opts *opts, struct t3_summary *out,
                           struct error *err);
 
-/* Appends {"unit":..,"group":..,"at":<ms>,"n":..,"censored":..,
+/* Called by schedule_measure for one professional: their unit and group,
+ * their value with remote slots counted (THL default) and with in-person
+ * slots only. A negative return stops the walk and is returned. */
+typedef int (*schedule_measure_fn)(void *ctx, const char *unit, enum t3_group g,
+                                   const struct t3_value *with_remote,
+                                   const struct t3_value *in_person);
+
+/* The daily measurement: first drops from every book the slots starting
+ * before 'prune_before' (0: none; history no later measurement looks at,
+ * but an 'at' given to schedule_t3 before it no longer sees them), then
+ * calls 'fn' for every professional in a group whose book is open, i.e.
+ * still holds a slot (free or booked) starting at or after t0, with the
+ * values at t0 under 'opts' (NULL: defaults; its count_remote is ignored).
+ * Professionals in no group, or with nothing left in their book, are not
+ * measured. 0, ERR_INVAL for bad options, or fn's error. The writer only
+ * (it changes the books). */
+NODISCARD int schedule_measure(struct schedule *s, int64_t t0,
+                               int64_t prune_before, const struct t3_opts *opts,
+                               schedule_measure_fn fn, void *ctx);
+
+/* Appends {"unit":..,"group":..,"at":<ms>,"n":..,"censored":..
  * "thl":{"rule":"thl","n":..,"median":..,"mean":..},
  * "excluding_censored":{...}} (median/mean null when n == 0). 0,
  * ERR_TOOBIG, or schedule_t3's errors. */

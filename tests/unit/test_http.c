@@ -196,6 +196,20 @@ static void test_error_json(void **state) {
       "löydy\",\"sv\":\"sidan eller uppgiften hittades inte\",\"en\":\"not "
       "found\"}}}");
   buf_reset(&b);
+  /* The 404s of /api/v1/indicators/{id} and /api/v1/dashboards/{name}
+   * name what was not found. */
+  assert_int_equal(http_error_json(404, "unknown_indicator", NULL, "t3_x", &b),
+                   0);
+  assert_string_equal(
+      buf_str(&b),
+      "{\"error\":{\"status\":404,\"code\":\"unknown_indicator\",\"field\":"
+      "null,\"message\":\"unknown indicator 't3_x'\",\"i18n\":{\"fi\":"
+      "\"tuntematon indikaattori 't3_x'\",\"sv\":\"okänd indikator "
+      "'t3_x'\",\"en\":\"unknown indicator 't3_x'\"}}}");
+  buf_reset(&b);
+  assert_int_equal(http_error_message("unknown_dashboard", "sv", "v", &b), 0);
+  assert_string_equal(buf_str(&b), "okänd vy 'v'");
+  buf_reset(&b);
   /* An unknown code falls back to "internal". */
   assert_int_equal(http_error_json(500, "no_such_code", NULL, NULL, &b), 0);
   assert_non_null(strstr(buf_str(&b), "\"code\":\"internal\""));

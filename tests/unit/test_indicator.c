@@ -16,7 +16,15 @@
  *   month, quarter, year; rolling 7/30/365 sampled) and random ranges, at
  *   every unit, equals a brute-force computation over the raw records;
  * - the incrementally kept cube (with removals) equals one rebuilt from
- *   the surviving records in another order. */
+ *   the surviving records in another order;
+ * - the same for random visits through indicator_feed_visit with the
+ *   built-in catalogue and care-guarantee rules: every waiting-time
+ *   median, percentile, share, count and compliance figure of every
+ *   series (all period kinds, daily ones sampled) at every unit equals a
+ *   brute-force derivation from the raw visits (waits by date arithmetic,
+ *   the verdict by the rule in force on the HTA date for the age, the
+ *   month limit clamped here), and the cube with corrections removed
+ *   equals one rebuilt from the survivors. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -104,17 +112,26 @@ static void test_builtin_catalogue(void **state) {
                                          "los_p90",
                                          "transfer_delay_days",
                                          "admissions_per_day",
-                                         "visits_per_1000"};
+                                         "visits_per_1000",
+                                         "t3_dentist",
+                                         "t3_dentist_excl_censored",
+                                         "t3_hygienist",
+                                         "t3_hygienist_excl_censored",
+                                         "t3_physician_censored",
+                                         "wait_contact_physician_median",
+                                         "wait_contact_dental_median",
+                                         "wait_dental_within_7",
+                                         "wait_dental_within_14"};
   struct buf b;
   json_t *root;
   json_error_t jerr;
   (void)state;
-  assert_int_equal(indicator_count(builtin), 30);
-  assert_int_equal(indicator_measure_count(builtin), 31);
+  assert_int_equal(indicator_count(builtin), 49);
+  assert_int_equal(indicator_measure_count(builtin), 41);
   for (size_t i = 0; i < ARRAY_LEN(required); i++)
     assert_non_null(indicator_find(builtin, required[i]));
   assert_null(indicator_find(builtin, "nope"));
-  assert_null(indicator_at(builtin, 30));
+  assert_null(indicator_at(builtin, 49));
   for (size_t i = 0; i < indicator_count(builtin); i++) {
     const struct indicator_def *d = indicator_at(builtin, i);
     assert_true(strlen(d->name.fi) > 0 && strlen(d->name.sv) > 0 &&
@@ -142,7 +159,8 @@ static void test_builtin_catalogue(void **state) {
     assert_true(d->factor == 1000.0);
   }
   assert_true(indicator_measure_find(builtin, "t3.physician") >= 0);
-  assert_int_equal(indicator_measure_find(builtin, "t3.dentist"), -1);
+  assert_true(indicator_measure_find(builtin, "t3.dentist") >= 0);
+  assert_int_equal(indicator_measure_find(builtin, "t3.surgeon"), -1);
   assert_int_equal(indicator_measure_at(builtin, (size_t)indicator_measure_find(
                                                      builtin, "ward.los"))
                        ->bins,
@@ -152,7 +170,7 @@ static void test_builtin_catalogue(void **state) {
   assert_int_equal(indicator_catalogue_json(builtin, &b), 0);
   root = json_loads(buf_str(&b), 0, &jerr);
   assert_non_null(root);
-  assert_int_equal(json_array_size(json_object_get(root, "indicators")), 30);
+  assert_int_equal(json_array_size(json_object_get(root, "indicators")), 49);
   {
     json_t *first = json_array_get(json_object_get(root, "indicators"), 0);
     json_t *f = json_object_get(first, "formula");
@@ -166,7 +184,7 @@ static void test_builtin_catalogue(void **state) {
     assert_true(json_is_null(json_object_get(first, "target")));
     assert_string_equal(json_string_value(json_object_get(
                             json_object_get(first, "name"), "sv")),
-                        "T3, läkare");
+                        "T3, läkare (THL:s regel)");
   }
   json_decref(root);
   buf_release(&b);
@@ -866,6 +884,8 @@ static struct indicator_point brute(const struct world *w,
       beds += (int64_t)x->nbeds;
   }
   if (d->formula == INDICATOR_STATISTIC) {
+    const int64_t nb =
+        (int64_t)indicator_measure_at(w->cat, d->num[0])->bins; /* open bin */
     has = n > 0;
     if (has) {
       int64_t k = 0, sum = 0;
@@ -873,9 +893,9 @@ static struct indicator_point brute(const struct world *w,
       switch (d->stat) {
       case INDICATOR_MEDIAN: {
         int64_t a = w->vals[(n - 1) / 2], b = w->vals[n / 2];
-        capped = a >= BINS || b >= BINS;
-        a = a >= BINS ? BINS : a;
-        b = b >= BINS ? BINS : b;
+        capped = a >= nb || b >= nb;
+        a = a >= nb ? nb : a;
+        b = b >= nb ? nb : b;
         v = ((double)a + (double)b) / 2.0;
         break;
       }
@@ -885,8 +905,8 @@ static struct indicator_point brute(const struct world *w,
         if (rank < 1)
           rank = 1;
         x = w->vals[rank - 1];
-        capped = x >= BINS;
-        v = (double)(x >= BINS ? BINS : x);
+        capped = x >= nb;
+        v = (double)(x >= nb ? nb : x);
         break;
       }
       case INDICATOR_MEAN:
@@ -1121,6 +1141,203 @@ static void test_property(void **state) {
   indicator_catalogue_free(cat);
 }
 
+/* ------------------------------------------------ property: visits */
+
+struct rvisit {
+  size_t unit;
+  enum t3_group g;
+  struct access_visit v;
+};
+
+static const char *group_suffix(enum t3_group g) {
+  return g == T3_PHYSICIAN ? "physician" : g == T3_NURSE ? "nurse" : "dental";
+}
+
+static size_t measure_ix(const struct indicator_catalogue *cat,
+                         const char *prefix, enum t3_group g) {
+  char id[64];
+  long m;
+  snprintf(id, sizeof id, "%s.%s", prefix, group_suffix(g));
+  m = indicator_measure_find(cat, id);
+  if (m < 0)
+    fail_msg("no measure '%s'", id);
+  return (size_t)m;
+}
+
+/* The records a visit must give, derived without indicator_feed_visit or
+ * access_assess: waits by date arithmetic, the verdict from the rule in
+ * force on the HTA date for the age (the timeline lookup is data), the
+ * limit applied here (days; or months with end-of-month clamping). */
+static size_t visit_recs(const struct indicator_catalogue *cat,
+                         const struct rvisit *x, struct rec *out) {
+  const struct access_visit *v = &x->v;
+  bool urgent = (v->flags & ACCESS_URGENT) != 0;
+  size_t n = 0;
+  if (!urgent && v->hta_date != ACCESS_NO_DATE)
+    out[n++] =
+        (struct rec){x->unit, v->visit_date, measure_ix(cat, "wait_hta", x->g),
+                     v->visit_date - v->hta_date};
+  if (!urgent && v->contact_date != ACCESS_NO_DATE)
+    out[n++] = (struct rec){x->unit, v->visit_date,
+                            measure_ix(cat, "wait_contact", x->g),
+                            v->visit_date - v->contact_date};
+  if ((v->flags & ACCESS_EXCLUDING_FLAGS) == 0 &&
+      v->hta_date != ACCESS_NO_DATE) {
+    const struct access_rule *r =
+        access_rule_find(rules, v->service, v->hta_date, v->age);
+    if (r == NULL) {
+      out[n++] = (struct rec){x->unit, v->visit_date,
+                              measure_ix(cat, "cg.no_rule", x->g), 1};
+    } else {
+      int32_t wait = v->visit_date - v->hta_date;
+      bool met;
+      if (r->kind == ACCESS_LIMIT_DAYS) {
+        met = wait <= r->limit;
+      } else {
+        int y, m, dd, last;
+        chrono_civil_from_days(v->hta_date, &y, &m, &dd);
+        m += r->limit;
+        y += (m - 1) / 12;
+        m = (m - 1) % 12 + 1;
+        last = chrono_days_in_month(y, m);
+        met = v->visit_date <=
+              chrono_days_from_civil(y, m, dd < last ? dd : last);
+      }
+      out[n++] = (struct rec){x->unit, v->visit_date,
+                              measure_ix(cat, "cg.assessed", x->g), 1};
+      if (met)
+        out[n++] = (struct rec){x->unit, v->visit_date,
+                                measure_ix(cat, "cg.met", x->g), 1};
+      if (wait <= r->proxy_days)
+        out[n++] = (struct rec){x->unit, v->visit_date,
+                                measure_ix(cat, "cg.proxy_met", x->g), 1};
+    }
+  }
+  return n;
+}
+
+static bool visit_indicator(const struct indicator_def *d) {
+  return strncmp(d->id, "wait_", 5) == 0 ||
+         strncmp(d->id, "care_guarantee", 14) == 0 ||
+         strcmp(d->id, "visits_per_1000") == 0;
+}
+
+static void test_property_visits(void **state) {
+  struct org *org = random_org();
+  size_t nunits = org_unit_count(org), total = 4000, nrecs = 0;
+  struct indicator_cube *inc = indicator_cube_new(org, builtin);
+  struct indicator_cube *rebuilt = indicator_cube_new(org, builtin);
+  struct rvisit *vs = malloc(total * sizeof *vs);
+  struct rec *recs = malloc(total * 6 * sizeof *recs);
+  bool *gone = calloc(total, sizeof *gone);
+  struct world w;
+  struct error err;
+  (void)state;
+  assert_non_null(vs);
+  assert_non_null(recs);
+  assert_non_null(gone);
+  memset(&w, 0, sizeof w);
+  w.org = org;
+  w.cat = builtin;
+  w.d0 = D("2024-01-01");
+  w.ndays = D("2025-12-31") - w.d0 + 1;
+  for (size_t i = 0; i < total; i++) {
+    struct rvisit *x = &vs[i];
+    struct access_result res;
+    uint64_t r = rnd() % 100;
+    memset(x, 0, sizeof *x);
+    x->unit = (size_t)(rnd() % nunits);
+    x->g = (enum t3_group)(rnd() % T3__GROUPS);
+    x->v.service = x->g >= T3_DENTIST ? ACCESS_DENTAL : ACCESS_PRIMARY_CARE;
+    x->v.visit_date = w.d0 + (int32_t)(rnd() % (uint64_t)w.ndays);
+    /* waits mostly short, some long (over 90, over the 366 bins) */
+    x->v.hta_date = r < 10   ? ACCESS_NO_DATE
+                    : r < 80 ? x->v.visit_date - (int32_t)(rnd() % 30)
+                             : x->v.visit_date - (int32_t)(rnd() % 500);
+    x->v.contact_date = rnd() % 3 == 0 || x->v.hta_date == ACCESS_NO_DATE
+                            ? ACCESS_NO_DATE
+                            : x->v.hta_date - (int32_t)(rnd() % 5);
+    /* ages around the 23rd birthday, and unknown ones */
+    x->v.age = rnd() % 10 == 0 ? -1 : 18 + (int)(rnd() % 10);
+    x->v.flags = rnd() % 10 == 0   ? ACCESS_URGENT
+                 : rnd() % 10 == 0 ? (unsigned)(ACCESS_CARE_PLAN << (rnd() % 4))
+                                   : 0;
+    assert_int_equal(access_assess(rules, &x->v, &res), 0);
+    assert_int_equal(indicator_feed_visit(inc, x->unit, x->g, &x->v, &res, 1),
+                     0);
+    gone[i] = rnd() % 8 == 0; /* corrected away later */
+  }
+  for (size_t i = 0; i < total; i++) {
+    struct access_result res;
+    assert_int_equal(access_assess(rules, &vs[i].v, &res), 0);
+    if (gone[i])
+      assert_int_equal(
+          indicator_feed_visit(inc, vs[i].unit, vs[i].g, &vs[i].v, &res, -1),
+          0);
+  }
+  /* rebuilt from the survivors, backwards */
+  for (size_t i = total; i-- > 0;) {
+    struct access_result res;
+    if (gone[i])
+      continue;
+    assert_int_equal(access_assess(rules, &vs[i].v, &res), 0);
+    assert_int_equal(
+        indicator_feed_visit(rebuilt, vs[i].unit, vs[i].g, &vs[i].v, &res, 1),
+        0);
+    nrecs += visit_recs(builtin, &vs[i], &recs[nrecs]);
+  }
+  assert_true(indicator_cube_equal(inc, rebuilt));
+  w.recs = recs;
+  w.nrecs = nrecs;
+  world_index(&w);
+  for (size_t u = 0; u < nunits; u++) {
+    for (size_t k = 0; k < indicator_count(builtin); k++) {
+      const struct indicator_def *d = indicator_at(builtin, k);
+      if (!visit_indicator(d))
+        continue;
+      for (int per = 0; per < INDICATOR__PERIODS; per++) {
+        struct indicator_point *pts = NULL;
+        size_t n = 0;
+        bool rolling = per >= INDICATOR_ROLL7;
+        assert_int_equal(indicator_series((u + k) % 2 ? inc : rebuilt, d, u,
+                                          w.d0, w.d0 + w.ndays - 1,
+                                          (enum indicator_period)per, &pts, &n,
+                                          &err),
+                         0);
+        for (size_t i = 0; i < n; i++) {
+          struct indicator_point want;
+          int32_t a, b;
+          if ((rolling || per == INDICATOR_DAY) && rnd() % 60 != 0)
+            continue; /* daily points are sampled */
+          indicator_period_bounds((enum indicator_period)per,
+                                  rolling ? w.d0 + (int32_t)i : pts[i].from, &a,
+                                  &b);
+          want = brute(&w, d, u, a, b);
+          if (d->rule_timeline)
+            want.rule_version = access_rules_version(rules, d->rule_service, a,
+                                                     b, &want.rule_changed);
+          if (want.rule_version == NULL || pts[i].rule_version == NULL) {
+            assert_true(want.rule_version == pts[i].rule_version);
+            want.rule_version = pts[i].rule_version = "";
+          }
+          same(&pts[i], &want,
+               indicator_period_name((enum indicator_period)per), d, u);
+        }
+        mem_free(pts);
+      }
+    }
+  }
+  indicator_cube_free(inc);
+  indicator_cube_free(rebuilt);
+  free(w.by_day);
+  free(w.day_start);
+  free(w.vals);
+  free(vs);
+  free(recs);
+  free(gone);
+  org_free(org);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_builtin_catalogue),
@@ -1131,6 +1348,7 @@ int main(void) {
       cmocka_unit_test(test_flow),
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_property),
+      cmocka_unit_test(test_property_visits),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
