@@ -3,13 +3,17 @@
 # it. Results go into docs/PERFORMANCE.md by hand, with this command.
 #
 #   BENCH_SECONDS (10)  per configuration
+#
+# Then scripts/bench-*.sh: bench-access.sh (issue 5: the national
+# health-station dashboard against DuckDB and SQLite, FHIR ingest; a quick
+# run with TK_BENCH_SCALE=0.05) and bench-board.sh (the bed board).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 BIN=$BUILD/tilannekuva
 SECS=${BENCH_SECONDS:-10}
 tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
