@@ -207,7 +207,7 @@ static int64_t utc_ms(int y, int m, int d, int h, int mi, int s, int frac) {
 int chrono_parse_iso(const char *s, size_t len, int64_t *ms,
                      struct error *err) {
   size_t pos = 0;
-  int y, mo, d, h, mi, sec, frac = 0, off = 0;
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, frac = 0, off = 0;
   if (len > ISO_MAX)
     return error_set(err, ERR_PARSE, "timestamp longer than %d bytes", ISO_MAX);
   if (!take_digits(s, len, &pos, 4, &y) || !take_char(s, len, &pos, '-') ||

@@ -215,6 +215,7 @@ static inline bool tc_raw(uint16_t port, const char *request,
   int fd = tc_connect(port);
   size_t len;
   char *raw;
+  memset(r, 0, sizeof *r);
   if (fd < 0)
     return false;
   if (!tc_send_all(fd, request, strlen(request))) {
