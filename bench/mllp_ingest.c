@@ -12,6 +12,7 @@
  * p99_us=B non_aa=C". Exit 1 when a connection fails. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -34,6 +35,8 @@ struct sender {
   size_t nlat;
   uint64_t non_aa;
   int failed;
+  const char *why; /* when failed */
+  int err;         /* errno, when failed */
 };
 
 static const char *host;
@@ -70,6 +73,8 @@ static void *run(void *arg) {
   int fd = connect_to();
   if (fd < 0) {
     s->failed = 1;
+    s->why = "cannot connect";
+    s->err = errno;
     return NULL;
   }
   while (atomic_load(&phase) < 2) {
@@ -89,12 +94,16 @@ static void *run(void *arg) {
     t0 = now_us();
     if (write(fd, msg, (size_t)n) != n) {
       s->failed = 1;
+      s->why = "write failed";
+      s->err = errno;
       break;
     }
     for (;;) {
       ssize_t r = read(fd, in + got, sizeof in - got);
       if (r <= 0) {
         s->failed = 1;
+        s->why = r == 0 ? "server closed the connection" : "read failed";
+        s->err = r == 0 ? 0 : errno;
         goto out;
       }
       got += (size_t)r;
@@ -102,6 +111,7 @@ static void *run(void *arg) {
         break;
       if (got == sizeof in) {
         s->failed = 1;
+        s->why = "ACK too long";
         goto out;
       }
     }
@@ -156,7 +166,8 @@ int main(int argc, char **argv) {
   for (int i = 0; i < n; i++) {
     pthread_join(ss[i].th, NULL);
     if (ss[i].failed) {
-      fprintf(stderr, "sender %d failed\n", i);
+      fprintf(stderr, "sender %d failed: %s%s%s\n", i, ss[i].why,
+              ss[i].err ? ": " : "", ss[i].err ? strerror(ss[i].err) : "");
       return 1;
     }
     total += ss[i].nlat;

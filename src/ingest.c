@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,6 +41,7 @@
 #include "log.h"
 #include "mem.h"
 #include "privacy.h"
+#include "dashboard.h"
 #include "schedule.h"
 #include "siu.h"
 #include "stream.h"
@@ -49,6 +51,13 @@
  * ingest.group_wait, or at ingest.group_max messages). */
 #define LINGER_QUIET_US 150
 #define REASON_MAX 160 /* == sizeof adt_error.text */
+/* The bed board and its stream event are published at most this often;
+ * a change that comes sooner is published when the interval has passed
+ * (the writer wakes for it when idle), so readers see a commit within
+ * about this long, and /api/v1/status says whether they do yet. Rendering the
+ * board after every group cost about a fifth of the writer's time at 30,000
+ * messages/s. */
+#define PUBLISH_INTERVAL_US 10000
 
 enum prep { PREP_OK, PREP_AE, PREP_AR };
 
@@ -77,6 +86,9 @@ struct ingest_item {
   json_t *fres;              /* the resource; a Slot is mapped by the writer */
   struct fhir_schedule fsch; /* a Schedule, mapped on submit */
   struct fhir_issue fiss;    /* why it was refused */
+  bool has_cond;             /* a conditional create (If-None-Exist) */
+  struct fhir_cond fcond;
+  char fexisting[FHIR_ID_MAX]; /* the resource the condition found */
   /* A transaction Bundle: its Schedules (mapped on submit) and the events
    * of its Slots (mapped by the writer), applied all or nothing. */
   struct fhir_schedule *bsch;
@@ -103,8 +115,11 @@ struct ingest {
   struct store *rst;
   pthread_mutex_t rlock;
   struct bedboard *bb;
-  struct schedule *sched; /* appointment books (T3); guarded by cube_lock */
+  struct dashboard *dash; /* books, T3, visits, indicator cube; guarded by
+                            cube_lock */
+  struct dashboard_options dash_opt;
   struct fhir_schedules *fsched; /* FHIR Schedules; the writer's alone */
+  struct fhir_idents *fidents;   /* FHIR identifiers; the writer's alone */
   pthread_rwlock_t cube_lock;    /* the cube is read by HTTP threads */
   struct stream_hub *hub;
   int lock_fd;
@@ -135,6 +150,12 @@ struct ingest {
 
   struct counter_delta deltas[DELTAS_MAX];
   size_t ndeltas;
+
+  /* The writer's: when the board was last published, and whether a
+   * committed change waits for the next publication. */
+  int64_t published_us;
+  bool publish_due;
+  atomic_bool board_stale; /* publish_due, for readers of the status */
 };
 
 static int64_t mono_us(void) {
@@ -357,6 +378,17 @@ static void prepare_bundle(struct ingest *in, struct ingest_item *it) {
   json_array_foreach(entries, i, e) {
     json_t *res = json_object_get(e, "resource");
     const char *t = fhir_resource_type(res);
+    if (json_object_get(json_object_get(e, "request"), "ifNoneExist") != NULL) {
+      snprintf(it->fiss.code, sizeof it->fiss.code, "not-supported");
+      snprintf(it->fiss.expression, sizeof it->fiss.expression,
+               "Bundle.entry[%zu].request.ifNoneExist", i);
+      snprintf(it->fiss.diagnostics, sizeof it->fiss.diagnostics,
+               "entry %zu: conditional create inside a transaction is not "
+               "supported (use a batch Bundle)",
+               i);
+      fhir_refuse(it, PREP_AE);
+      return;
+    }
     if (strcmp(t, "Schedule") == 0) {
       if (fhir_schedule_map(res, in->org, it->ch, in->keys,
                             &it->bsch[it->nbsch], &it->fiss) < 0) {
@@ -364,12 +396,20 @@ static void prepare_bundle(struct ingest *in, struct ingest_item *it) {
         return;
       }
       it->nbsch++;
-    } else if (strcmp(t, "Slot") != 0) {
+    } else if (strcmp(t, "Slot") != 0 && strcmp(t, "Appointment") != 0 &&
+               strcmp(t, "Encounter") != 0) {
+      char tn[48];
+      copy_text(tn, sizeof tn, t);
+      for (char *c = tn; *c != '\0'; c++)
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f || *c == '"')
+          *c = '?';
       snprintf(it->fiss.code, sizeof it->fiss.code, "not-supported");
       snprintf(it->fiss.expression, sizeof it->fiss.expression,
                "Bundle.entry[%zu].resource", i);
       snprintf(it->fiss.diagnostics, sizeof it->fiss.diagnostics,
-               "entry %zu: only Schedule and Slot are supported", i);
+               "entry %zu: resourceType '%s' is not supported (Schedule, "
+               "Slot, Appointment, Encounter)",
+               i, tn);
       fhir_refuse(it, PREP_AE);
       return;
     }
@@ -392,7 +432,35 @@ static void map_bundle(struct ingest *in, struct ingest_item *it) {
     const char *ref;
     const struct fhir_schedules *tab = in->fsched;
     struct event *ev = &it->bev[it->nbev];
-    if (strcmp(fhir_resource_type(res), "Slot") != 0)
+    const char *t = fhir_resource_type(res);
+    if (strcmp(t, "Appointment") == 0 || strcmp(t, "Encounter") == 0) {
+      size_t k = 0;
+      int mrc = t[0] == 'A'
+                    ? fhir_appointment_map(res, in->org, it->ch, in->keys,
+                                           it->received_at, ev, &k, &it->fiss)
+                    : fhir_encounter_map(res, in->org, it->ch, in->keys,
+                                         it->received_at, ev, &k, &it->fiss);
+      if (mrc < 0) {
+        char expr[128];
+        const char *dot = strchr(it->fiss.expression, '.');
+        snprintf(expr, sizeof expr, "Bundle.entry[%zu].resource%.40s", i,
+                 dot != NULL ? dot : "");
+        copy_text(it->fiss.expression, sizeof it->fiss.expression, expr);
+        fhir_refuse(it, PREP_AE);
+        it->nbev = 0;
+        break;
+      }
+      if (k == 1) {
+        char key[EVENT_KEY_MAX];
+        snprintf(key, sizeof key, "%.150s#%zu", it->source_key, i);
+        event_set_str(ev->source_key, sizeof ev->source_key, key, strlen(key));
+        it->res.flags |=
+            ev->attrs.flags & (EVENT_F_UNVERIFIED_ID | EVENT_F_TEMPORARY_ID);
+        it->nbev++;
+      }
+      continue;
+    }
+    if (strcmp(t, "Slot") != 0)
       continue;
     ref = json_string_value(
         json_object_get(json_object_get(res, "schedule"), "reference"));
@@ -424,7 +492,7 @@ static void map_bundle(struct ingest *in, struct ingest_item *it) {
 /* Parse, channel, key, digest and (for a Schedule) the mapping of a FHIR
  * resource: everything but what needs the writer's schedule table. */
 static void prepare_fhir(struct ingest *in, struct ingest_item *it,
-                         const char *channel) {
+                         const char *channel, const char *cond) {
   const char *type, *id, *vid;
   char *canon;
   char hex[2 * STORE_DIGEST_BYTES + 1];
@@ -443,6 +511,14 @@ static void prepare_fhir(struct ingest *in, struct ingest_item *it,
   if (rc < 0) {
     fhir_refuse(it, PREP_AR);
     return;
+  }
+  if (cond != NULL) {
+    rc = fhir_cond_parse(cond, "If-None-Exist", &it->fcond, &it->fiss);
+    if (rc < 0) {
+      fhir_refuse(it, PREP_AR);
+      return;
+    }
+    it->has_cond = true;
   }
   type = fhir_resource_type(it->fres);
   snprintf(it->msg_type, sizeof it->msg_type, "FHIR %.20s", type);
@@ -463,8 +539,35 @@ static void prepare_fhir(struct ingest *in, struct ingest_item *it,
   else
     snprintf(it->source_key, sizeof it->source_key, "%.20s/%s#%s", type, id,
              hex);
-  if (strcmp(type, "Bundle") == 0) {
+  if (it->has_cond && strcmp(type, "Bundle") == 0) {
+    snprintf(it->fiss.code, sizeof it->fiss.code, "not-supported");
+    snprintf(it->fiss.expression, sizeof it->fiss.expression, "If-None-Exist");
+    snprintf(it->fiss.diagnostics, sizeof it->fiss.diagnostics,
+             "If-None-Exist does not apply to a Bundle");
+    fhir_refuse(it, PREP_AE);
+  } else if (strcmp(type, "Bundle") == 0) {
     prepare_bundle(in, it);
+  } else if (strcmp(type, "Appointment") == 0 ||
+             strcmp(type, "Encounter") == 0) {
+    size_t k = 0;
+    rc = type[0] == 'A' ? fhir_appointment_map(it->fres, in->org, it->ch,
+                                               in->keys, it->received_at,
+                                               &it->res.ev[0], &k, &it->fiss)
+                        : fhir_encounter_map(it->fres, in->org, it->ch,
+                                             in->keys, it->received_at,
+                                             &it->res.ev[0], &k, &it->fiss);
+    it->prep = PREP_OK;
+    if (rc < 0) {
+      fhir_refuse(it, PREP_AE);
+    } else {
+      it->res.n = k;
+      if (k == 1) {
+        event_set_str(it->res.ev[0].source_key, sizeof it->res.ev[0].source_key,
+                      it->source_key, strlen(it->source_key));
+        it->res.flags = it->res.ev[0].attrs.flags &
+                        (EVENT_F_UNVERIFIED_ID | EVENT_F_TEMPORARY_ID);
+      }
+    }
   } else if (strcmp(type, "Schedule") == 0) {
     rc = fhir_schedule_map(it->fres, in->org, it->ch, in->keys, &it->fsch,
                            &it->fiss);
@@ -474,7 +577,7 @@ static void prepare_fhir(struct ingest *in, struct ingest_item *it,
   } else if (strcmp(type, "Slot") == 0) {
     it->prep = PREP_OK; /* mapped by the writer, with the Schedules */
   } else {
-    char t[24];
+    char t[48];
     copy_text(t, sizeof t, type);
     for (char *c = t; *c != '\0'; c++)
       if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f || *c == '"')
@@ -482,7 +585,9 @@ static void prepare_fhir(struct ingest *in, struct ingest_item *it,
     snprintf(it->fiss.code, sizeof it->fiss.code, "not-supported");
     snprintf(it->fiss.expression, sizeof it->fiss.expression, "resourceType");
     snprintf(it->fiss.diagnostics, sizeof it->fiss.diagnostics,
-             "resourceType '%s' is not supported (Schedule, Slot)", t);
+             "resourceType '%s' is not supported (Schedule, Slot, "
+             "Appointment, Encounter)",
+             t);
     fhir_refuse(it, PREP_AE);
   }
 }
@@ -493,6 +598,15 @@ static int enqueue(struct ingest *in, struct ingest_item *it);
 int ingest_submit_fhir(struct ingest *in, const char *channel, const char *data,
                        size_t len, const char *peer, ingest_done_fn done,
                        void *ctx) {
+  return ingest_submit_fhir_if_none_exist(in, channel, data, len, NULL, peer,
+                                          done, ctx);
+}
+
+int ingest_submit_fhir_if_none_exist(struct ingest *in, const char *channel,
+                                     const char *data, size_t len,
+                                     const char *if_none_exist,
+                                     const char *peer, ingest_done_fn done,
+                                     void *ctx) {
   struct ingest_item *it = mem_alloc(sizeof *it);
   memset(it, 0, offsetof(struct ingest_item, msg));
   it->fhir = true;
@@ -504,7 +618,7 @@ int ingest_submit_fhir(struct ingest *in, const char *channel, const char *data,
   it->ctx = ctx;
   it->received_at = chrono_now_ms();
   snprintf(it->peer, sizeof it->peer, "%s", peer ? peer : "");
-  prepare_fhir(in, it, channel);
+  prepare_fhir(in, it, channel, if_none_exist);
   if (seal_payload(in, it) < 0) {
     ingest_item_free(it);
     return ERR_CRYPTO;
@@ -518,6 +632,13 @@ ingest_item_fhir_issue(const struct ingest_item *item) {
       (item->outcome != INGEST_ERROR && item->outcome != INGEST_REJECTED))
     return NULL;
   return &item->fiss;
+}
+
+const char *ingest_item_fhir_existing(const struct ingest_item *item) {
+  if (!item->fhir || item->outcome != INGEST_DUPLICATE ||
+      item->fexisting[0] == '\0')
+    return NULL;
+  return item->fexisting;
 }
 
 int ingest_submit_hl7(struct ingest *in, const char *data, size_t len,
@@ -632,11 +753,69 @@ static int dead_letter(struct ingest *in, struct ingest_item *it,
   return store_dead_letter_put(in->wst, &d, &id, err);
 }
 
+/* Indexes the identifiers of a stored FHIR resource (each entry of a
+ * Bundle). 0 or ERR_TOOBIG. */
+static int index_fhir(struct ingest *in, const char *chan, const json_t *res) {
+  size_t i;
+  json_t *e;
+  int rc = 0;
+  if (strcmp(fhir_resource_type(res), "Bundle") != 0)
+    return fhir_idents_add(in->fidents, chan, res);
+  json_array_foreach(json_object_get(res, "entry"), i, e) {
+    if (rc == 0)
+      rc = fhir_idents_add(in->fidents, chan, json_object_get(e, "resource"));
+  }
+  return rc;
+}
+
+/* The resend check: 1 when the item's key is stored with the same
+ * content (a duplicate: outcome set, counted); 0 otherwise, the item made
+ * an AE when the key was used for different content; negative on a
+ * storage failure. */
+static int resend_check(struct ingest *in, struct ingest_item *it,
+                        const char *chan, struct error *err) {
+  bool found = false;
+  unsigned char digest[STORE_DIGEST_BYTES];
+  int rc =
+      store_message_lookup(in->wst, chan, it->source_key, &found, digest, err);
+  if (rc < 0)
+    return rc;
+  if (found) {
+    if (memcmp(digest, it->digest, STORE_DIGEST_BYTES) == 0) {
+      it->outcome = INGEST_DUPLICATE;
+      count(in, chan, STORE_C_DUPLICATES);
+      return 1;
+    }
+    if (it->fhir) {
+      snprintf(it->fiss.code, sizeof it->fiss.code, "conflict");
+      snprintf(it->fiss.expression, sizeof it->fiss.expression,
+               "meta.versionId");
+      snprintf(it->fiss.diagnostics, sizeof it->fiss.diagnostics,
+               "version '%.60s' was already sent with different content",
+               it->source_key);
+      fhir_refuse(it, PREP_AE);
+    } else {
+      char text[REASON_MAX];
+      snprintf(text, sizeof text,
+               "MSH-10: control id '%.60s' was already used for a different "
+               "message",
+               it->source_key);
+      set_error(it, PREP_AE, "MSH", 10, 0, 204, text);
+    }
+  }
+  return 0;
+}
+
 /* Processes one item inside the open transaction. A negative return is a
  * storage failure that fails the whole group. */
 static int process(struct ingest *in, struct ingest_item *it,
                    struct error *err) {
   const char *chan = it->ch ? it->ch->id : "";
+  /* A mapped HL7 message is inserted without a lookup first: the unique
+   * (channel, key) finds a resend at the insert, one index descent
+   * instead of two. The bed-board check comes first either way and
+   * changes nothing, so a resend it refuses is still found below. */
+  bool insert_first = !it->fhir && it->prep == PREP_OK;
   int rc;
   if (it->prep == PREP_AR) {
     it->outcome = INGEST_REJECTED;
@@ -644,36 +823,31 @@ static int process(struct ingest *in, struct ingest_item *it,
     log_info("ingest", "AR from %s: %s", it->peer, it->aerr.text);
     return dead_letter(in, it, "AR", err);
   }
-  if (it->prep == PREP_OK || it->prep == PREP_AE) {
-    bool found = false;
-    unsigned char digest[STORE_DIGEST_BYTES];
-    rc = store_message_lookup(in->wst, chan, it->source_key, &found, digest,
-                              err);
-    if (rc < 0)
-      return rc;
-    if (found) {
-      if (memcmp(digest, it->digest, STORE_DIGEST_BYTES) == 0) {
-        it->outcome = INGEST_DUPLICATE;
-        count(in, chan, STORE_C_DUPLICATES);
-        return 0;
-      }
-      if (it->fhir) {
-        snprintf(it->fiss.code, sizeof it->fiss.code, "conflict");
-        snprintf(it->fiss.expression, sizeof it->fiss.expression,
-                 "meta.versionId");
-        snprintf(it->fiss.diagnostics, sizeof it->fiss.diagnostics,
-                 "version '%.60s' was already sent with different content",
-                 it->source_key);
-        fhir_refuse(it, PREP_AE);
-      } else {
-        char text[REASON_MAX];
-        snprintf(text, sizeof text,
-                 "MSH-10: control id '%.60s' was already used for a different "
-                 "message",
-                 it->source_key);
-        set_error(it, PREP_AE, "MSH", 10, 0, 204, text);
-      }
+  if (it->prep == PREP_OK && it->has_cond) {
+    rc = fhir_idents_find(in->fidents, chan, fhir_resource_type(it->fres),
+                          &it->fcond, it->fexisting);
+    if (rc == 1) {
+      it->outcome = INGEST_DUPLICATE;
+      count(in, chan, STORE_C_DUPLICATES);
+      return 0;
     }
+    it->fexisting[0] = '\0';
+    if (rc < 0) {
+      snprintf(it->fiss.code, sizeof it->fiss.code, "multiple-matches");
+      snprintf(it->fiss.expression, sizeof it->fiss.expression,
+               "If-None-Exist");
+      snprintf(it->fiss.diagnostics, sizeof it->fiss.diagnostics,
+               "If-None-Exist: several resources hold the identifier");
+      fhir_refuse(it, PREP_AE);
+      it->outcome = INGEST_ERROR;
+      count(in, chan, STORE_C_ERRORS);
+      return dead_letter(in, it, "AE", err);
+    }
+  }
+  if ((it->prep == PREP_OK || it->prep == PREP_AE) && !insert_first) {
+    rc = resend_check(in, it, chan, err);
+    if (rc != 0)
+      return rc < 0 ? rc : 0;
   }
   if (it->prep == PREP_OK && it->fhir &&
       strcmp(fhir_resource_type(it->fres), "Bundle") == 0)
@@ -702,6 +876,11 @@ static int process(struct ingest *in, struct ingest_item *it,
       }
     }
   }
+  if (insert_first && it->prep == PREP_AE) {
+    rc = resend_check(in, it, chan, err); /* refused: perhaps a resend */
+    if (rc != 0)
+      return rc < 0 ? rc : 0;
+  }
   if (it->prep == PREP_AE) {
     it->outcome = INGEST_ERROR;
     count(in, chan, STORE_C_ERRORS);
@@ -722,6 +901,21 @@ static int process(struct ingest *in, struct ingest_item *it,
     m.sealed_len = it->sealed_len;
     m.flags = it->res.flags;
     rc = store_message_put(in->wst, &m, &mid, err);
+    if (rc == ERR_EXISTS && insert_first) {
+      /* The key is stored: a resend, or the key reused. */
+      error_clear(err);
+      rc = resend_check(in, it, chan, err);
+      if (rc != 0)
+        return rc < 0 ? rc : 0;
+      if (it->prep != PREP_AE)
+        return error_set(err, ERR_STATE, "message key '%s' both stored and not",
+                         it->source_key);
+      it->outcome = INGEST_ERROR;
+      count(in, chan, STORE_C_ERRORS);
+      log_info("ingest", "AE for %s from %s: %s", it->msg_type, it->peer,
+               it->aerr.text);
+      return dead_letter(in, it, "AE", err);
+    }
     if (rc < 0)
       return rc;
     for (size_t i = 0; i < it->res.n; i++) {
@@ -732,8 +926,8 @@ static int process(struct ingest *in, struct ingest_item *it,
       if (bedboard_apply(in->bb, &it->res.ev[i], &berr) < 0)
         log_warn("ingest", "event %" PRId64 " checked but not applied: %s",
                  it->res.ev[i].seq, berr.msg);
-      if (schedule_apply(in->sched, &it->res.ev[i], &berr) < 0)
-        log_warn("ingest", "event %" PRId64 " not applied to the books: %s",
+      if (dashboard_apply(in->dash, &it->res.ev[i], &berr) < 0)
+        log_warn("ingest", "event %" PRId64 " not applied to the dashboard: %s",
                  it->res.ev[i].seq, berr.msg);
     }
     for (size_t i = 0; i < it->nbev; i++) {
@@ -741,8 +935,8 @@ static int process(struct ingest *in, struct ingest_item *it,
       rc = store_event_append(in->wst, mid, &it->bev[i], err);
       if (rc < 0)
         return rc;
-      if (schedule_apply(in->sched, &it->bev[i], &berr) < 0)
-        log_warn("ingest", "event %" PRId64 " not applied to the books: %s",
+      if (dashboard_apply(in->dash, &it->bev[i], &berr) < 0)
+        log_warn("ingest", "event %" PRId64 " not applied to the dashboard: %s",
                  it->bev[i].seq, berr.msg);
     }
     for (size_t i = 0; i < it->nbsch; i++)
@@ -755,6 +949,9 @@ static int process(struct ingest *in, struct ingest_item *it,
                "FHIR Schedule stored but over %u Schedules: its "
                "Slots are refused",
                (unsigned)FHIR_SCHEDULES_MAX);
+    if (it->fhir && index_fhir(in, chan, it->fres) < 0)
+      log_warn("ingest", "over %u FHIR identifiers: If-None-Exist may miss",
+               (unsigned)FHIR_IDENTS_MAX);
     it->outcome = INGEST_ACCEPTED;
     count(in, chan, STORE_C_ACCEPTED);
     if (it->res.flags & EVENT_F_UNVERIFIED_ID)
@@ -765,7 +962,7 @@ static int process(struct ingest *in, struct ingest_item *it,
 
 struct rebuild_ctx {
   struct bedboard *bb;
-  struct schedule *sched;
+  struct dashboard *dash;
 };
 
 static int apply_cb(void *ctx, const struct event *ev) {
@@ -774,14 +971,15 @@ static int apply_cb(void *ctx, const struct event *ev) {
   if (bedboard_apply(rc->bb, ev, &err) < 0)
     log_warn("ingest", "rebuild: event %" PRId64 " not applied: %s", ev->seq,
              err.msg);
-  if (schedule_apply(rc->sched, ev, &err) < 0)
+  if (dashboard_apply(rc->dash, ev, &err) < 0)
     log_warn("ingest",
-             "rebuild: event %" PRId64 " not applied to the books: %s", ev->seq,
-             err.msg);
+             "rebuild: event %" PRId64 " not applied to the dashboard: %s",
+             ev->seq, err.msg);
   return 0;
 }
 
-/* One stored FHIR Schedule back into the table (rebuild). */
+/* One stored FHIR resource back into the Schedule table and the identifier
+ * index (rebuild). */
 static int schedule_cb(void *ctx, const struct store_payload_row *row) {
   struct ingest *in = ctx;
   const struct org_channel *ch = org_channel_find(in->org, row->channel);
@@ -794,20 +992,29 @@ static int schedule_cb(void *ctx, const struct store_payload_row *row) {
   json_t *res = NULL;
   int n;
   if (ch == NULL || strcmp(ch->type, "fhir") != 0 ||
-      (strncmp(row->source_key, "Schedule/", 9) != 0 &&
-       strncmp(row->source_key, "Bundle", 6) != 0))
+      (strncmp(row->source_key, "Schedule", 8) != 0 &&
+       strncmp(row->source_key, "Bundle", 6) != 0 &&
+       strncmp(row->source_key, "Slot", 4) != 0 &&
+       strncmp(row->source_key, "Appointment", 11) != 0 &&
+       strncmp(row->source_key, "Encounter", 9) != 0))
     return 0;
   n = snprintf(ad, sizeof ad, "%s|%s", row->channel, row->source_key);
   error_clear(&err);
   if (privacy_open_alloc(in->keys, row->sealed, row->sealed_len, ad, (size_t)n,
                          &plain, &len, &err) < 0) {
-    log_warn("ingest", "rebuild: FHIR Schedule %" PRId64 " unreadable: %s",
+    log_warn("ingest", "rebuild: FHIR message %" PRId64 " unreadable: %s",
              row->id, err.msg);
     return 0;
   }
   memset(&iss, 0, sizeof iss);
   if (fhir_parse((const char *)plain, len, &res, &iss) == 0 &&
-      strcmp(fhir_resource_type(res), "Bundle") == 0) {
+      index_fhir(in, row->channel, res) < 0)
+    log_warn("ingest", "rebuild: over %u FHIR identifiers",
+             (unsigned)FHIR_IDENTS_MAX);
+  if (res != NULL && strcmp(fhir_resource_type(res), "Schedule") != 0 &&
+      strcmp(fhir_resource_type(res), "Bundle") != 0) {
+    /* Slots, Appointments, Encounters: only their identifiers. */
+  } else if (res != NULL && strcmp(fhir_resource_type(res), "Bundle") == 0) {
     size_t i;
     json_t *e;
     json_array_foreach(json_object_get(res, "entry"), i, e) {
@@ -834,32 +1041,50 @@ static int schedule_cb(void *ctx, const struct store_payload_row *row) {
   return 0;
 }
 
-/* Builds the bed board, the books and the FHIR Schedules from the log (at
- * open, before any reader). */
+/* Builds the bed board, the dashboard (books, T3, visits) and the FHIR
+ * Schedules from the log (at open, before any reader); the dashboard then
+ * measures the T3 days due since the last event. */
 static int rebuild(struct ingest *in, struct error *err) {
-  struct rebuild_ctx c = {bedboard_new(in->org), schedule_new()};
-  int rc;
+  struct rebuild_ctx c = {NULL, NULL};
+  struct error terr;
+  int rc = dashboard_new(in->org, &in->dash_opt, &c.dash, err);
+  if (rc < 0)
+    return rc;
+  c.bb = bedboard_new(in->org);
+  /* The board's flow figures feed the dashboard's indicator cube (both are
+   * written under cube_lock). */
+  rc = bedboard_set_flow_listener(c.bb, dashboard_flow_change, c.dash);
   fhir_schedules_free(in->fsched);
   in->fsched = fhir_schedules_new();
-  rc = store_payloads_scan(in->wst, STORE_PAYLOAD_MESSAGE, 0, 0, schedule_cb,
-                           in, err);
+  fhir_idents_free(in->fidents);
+  in->fidents = fhir_idents_new();
+  if (rc == 0)
+    rc = store_payloads_scan(in->wst, STORE_PAYLOAD_MESSAGE, 0, 0, schedule_cb,
+                             in, err);
   if (rc == 0)
     rc = store_events_scan(in->wst, 0, apply_cb, &c, err);
   if (rc < 0) {
     bedboard_free(c.bb);
-    schedule_free(c.sched);
+    dashboard_free(c.dash);
     return rc;
   }
+  error_clear(&terr);
+  if (dashboard_tick(c.dash, chrono_now_ms(), &terr) < 0)
+    log_warn("ingest", "rebuild: %s", terr.msg);
+  bedboard_flow_horizon(c.bb, chrono_local_date(chrono_now_ms()));
   bedboard_free(in->bb);
-  schedule_free(in->sched);
+  dashboard_free(in->dash);
   in->bb = c.bb;
-  in->sched = c.sched;
+  in->dash = c.dash;
   bedboard_publish(in->bb, chrono_now_ms());
   return 0;
 }
 
 static void publish(struct ingest *in) {
   size_t changed = bedboard_publish(in->bb, chrono_now_ms());
+  in->published_us = mono_us();
+  in->publish_due = false;
+  atomic_store(&in->board_stale, false);
   if (changed > 0 && in->hub != NULL) {
     struct bedboard_snapshot *snap = bedboard_snapshot_get(in->bb);
     struct buf b;
@@ -904,8 +1129,9 @@ static void run_group(struct ingest *in, struct ingest_item *group) {
     store_rollback(in->wst);
     _exit(3);
   }
-  publish(in);
   atomic_fetch_add(&in->groups, 1);
+  in->publish_due = true;
+  atomic_store(&in->board_stale, true);
   /* The commit is written but not yet on disk: the syncer makes it
    * durable while this thread goes on with the next group. */
   pthread_mutex_lock(&in->slock);
@@ -919,6 +1145,8 @@ static void run_group(struct ingest *in, struct ingest_item *group) {
   in->spending += n;
   pthread_cond_signal(&in->scond);
   pthread_mutex_unlock(&in->slock);
+  if (in->publish_due && mono_us() - in->published_us >= PUBLISH_INTERVAL_US)
+    publish(in);
 }
 
 /* The syncer: one fdatasync for everything committed since the last one,
@@ -926,6 +1154,7 @@ static void run_group(struct ingest *in, struct ingest_item *group) {
  * max(processing, fsync) rather than their sum. */
 static void *syncer_main(void *arg) {
   struct ingest *in = arg;
+  (void)prctl(PR_SET_NAME, "tk-syncer", 0, 0, 0);
   for (;;) {
     struct ingest_item *list;
     size_t n;
@@ -970,17 +1199,38 @@ static void *syncer_main(void *arg) {
 
 static void *writer_main(void *arg) {
   struct ingest *in = arg;
+  (void)prctl(PR_SET_NAME, "tk-writer", 0, 0, 0);
   for (;;) {
     struct ingest_item *group, *last;
     size_t n = 0;
     pthread_mutex_lock(&in->lock);
     while (in->head == NULL && !in->closing) {
       in->writer_idle = true;
-      pthread_cond_wait(&in->nonempty, &in->lock);
+      if (in->publish_due) {
+        /* A change waits for its publication: wake for it. */
+        int64_t due = in->published_us + PUBLISH_INTERVAL_US;
+        if (mono_us() >= due) {
+          in->writer_idle = false;
+          pthread_mutex_unlock(&in->lock);
+          publish(in);
+          pthread_mutex_lock(&in->lock);
+          continue;
+        }
+        {
+          struct timespec ts;
+          ts.tv_sec = (time_t)(due / 1000000);
+          ts.tv_nsec = (long)(due % 1000000) * 1000L;
+          pthread_cond_timedwait(&in->nonempty, &in->lock, &ts);
+        }
+      } else {
+        pthread_cond_wait(&in->nonempty, &in->lock);
+      }
       in->writer_idle = false;
     }
     if (in->head == NULL && in->closing) {
       pthread_mutex_unlock(&in->lock);
+      if (in->publish_due)
+        publish(in);
       break;
     }
     /* Linger while messages keep arriving (at most group_wait): senders
@@ -1046,6 +1296,11 @@ int ingest_open(const char *dir, const struct ingest_options *opt,
 
   in->dir = mem_strdup(dir);
   in->opt = *opt;
+  if (opt->dashboard != NULL)
+    in->dash_opt = *opt->dashboard;
+  else
+    dashboard_options_default(&in->dash_opt);
+  in->opt.dashboard = NULL; /* copied: the caller's may go */
   if (in->opt.group_max == 0)
     in->opt.group_max = 4096;
   if (in->opt.queue_max == 0)
@@ -1092,6 +1347,14 @@ int ingest_open(const char *dir, const struct ingest_options *opt,
   mem_free(p);
   p = path_join(dir, INGEST_DB_FILE);
   rc = store_open(p, 0, &in->wst, err);
+  if (rc == ERR_STATE) {
+    /* An older schema: the server, holding the data directory's lock, is
+     * the one writer that may migrate it. */
+    error_clear(err);
+    rc = store_open(p, STORE_CREATE, &in->wst, err);
+    if (rc == 0)
+      log_info("ingest", "migrated the store to the current schema");
+  }
   if (rc < 0)
     goto fail;
   rc = store_open(p, STORE_READONLY, &in->rst, err);
@@ -1123,8 +1386,9 @@ int ingest_open(const char *dir, const struct ingest_options *opt,
 fail:
   mem_free(p);
   bedboard_free(in->bb);
-  schedule_free(in->sched);
+  dashboard_free(in->dash);
   fhir_schedules_free(in->fsched);
+  fhir_idents_free(in->fidents);
   store_close(in->rst);
   store_close(in->wst);
   org_free(in->org);
@@ -1151,8 +1415,9 @@ void ingest_close(struct ingest *in) {
   pthread_mutex_unlock(&in->slock);
   pthread_join(in->syncer, NULL);
   bedboard_free(in->bb);
-  schedule_free(in->sched);
+  dashboard_free(in->dash);
   fhir_schedules_free(in->fsched);
+  fhir_idents_free(in->fidents);
   store_close(in->rst);
   store_close(in->wst);
   org_free(in->org);
@@ -1186,7 +1451,17 @@ int ingest_status_json(struct ingest *in, struct buf *out, struct error *err) {
   pthread_mutex_unlock(&in->rlock);
   if (rc < 0)
     return rc;
-  return ingest_status_format(&st, out);
+  rc = ingest_status_format(&st, out);
+  if (rc == 0) {
+    /* The served form adds whether the bed board readers see has caught
+     * up with the last commit (it is published at most every
+     * PUBLISH_INTERVAL_US). */
+    out->len--; /* the closing brace, put back below */
+    out->data[out->len] = '\0';
+    rc = buf_printf(out, ",\"bedboard\":{\"published\":%s}}",
+                    atomic_load(&in->board_stale) ? "false" : "true");
+  }
+  return rc;
 }
 
 int ingest_status_format(const struct store_status *st, struct buf *out) {
@@ -1227,7 +1502,47 @@ int ingest_t3_json(struct ingest *in, const char *unit, enum t3_group g,
                    int64_t t0, struct buf *out, struct error *err) {
   int rc;
   pthread_rwlock_rdlock(&in->cube_lock);
-  rc = schedule_t3_json(in->sched, unit, g, t0, NULL, out, err);
+  rc = schedule_t3_json(dashboard_schedule(in->dash), unit, g, t0, NULL, out,
+                        err);
+  pthread_rwlock_unlock(&in->cube_lock);
+  return rc;
+}
+
+int ingest_series_json(struct ingest *in, const struct dashboard_query *q,
+                       struct buf *out, const char **param, struct error *err) {
+  int rc;
+  pthread_rwlock_rdlock(&in->cube_lock);
+  rc = dashboard_series_json(in->dash, q, out, param, err);
+  pthread_rwlock_unlock(&in->cube_lock);
+  return rc;
+}
+
+int ingest_dashboard_json(struct ingest *in, const struct dashboard_query *q,
+                          struct buf *out, const char **param,
+                          struct error *err) {
+  int rc;
+  pthread_rwlock_rdlock(&in->cube_lock);
+  rc = dashboard_view_json(in->dash, q, out, param, err);
+  pthread_rwlock_unlock(&in->cube_lock);
+  return rc;
+}
+
+int ingest_dashboard_export(struct ingest *in, const struct dashboard_query *q,
+                            struct buf *out, struct dashboard_file *file,
+                            const char **param, struct error *err) {
+  int rc;
+  pthread_rwlock_rdlock(&in->cube_lock);
+  rc = dashboard_export(in->dash, q, out, file, param, err);
+  pthread_rwlock_unlock(&in->cube_lock);
+  return rc;
+}
+
+int ingest_tick(struct ingest *in, int64_t now, struct error *err) {
+  int rc;
+  pthread_rwlock_wrlock(&in->cube_lock);
+  rc = dashboard_tick(in->dash, now, err);
+  /* Today's census of the open stays reaches the indicator cube. */
+  bedboard_flow_horizon(in->bb, chrono_local_date(now));
   pthread_rwlock_unlock(&in->cube_lock);
   return rc;
 }

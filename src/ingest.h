@@ -17,6 +17,7 @@
  *                                                  + events, apply projections
  *                                                COMMIT (WAL written, no sync)
  *                                                publish snapshot, notify SSE
+ *                                                (at most every 10 ms)
  *                                                hand the group on ──┐
  *                                                                    v
  *                                                syncer thread: one
@@ -58,6 +59,9 @@ struct ingest_item;
 struct stream_hub;
 struct cube;
 struct fhir_issue;
+struct dashboard_options;
+struct dashboard_query;
+struct dashboard_file;
 
 enum ingest_outcome {
   INGEST_ACCEPTED = 0, /* stored and applied: AA */
@@ -71,6 +75,8 @@ struct ingest_options {
   size_t group_max;  /* most items in one transaction */
   int group_wait_ms; /* extra wait for a fuller group; 0 = none */
   size_t queue_max;  /* items waiting before submit blocks */
+  /* T3 measurement time and cap (dashboard.h); NULL: defaults. Copied. */
+  const struct dashboard_options *dashboard;
 };
 
 typedef void (*ingest_done_fn)(void *ctx, struct ingest_item *item);
@@ -95,10 +101,15 @@ NODISCARD int ingest_submit_hl7(struct ingest *in, const char *data, size_t len,
 
 /* Copies 'len' bytes of one FHIR R4 resource (JSON) for the FHIR channel
  * 'channel' (org type "fhir") and queues it like ingest_submit_hl7; 'done'
- * is called once its outcome is durable. Schedule and Slot are understood
- * (fhir.h): a Schedule is stored (it has no event) and kept in a table the
- * writer owns and rebuilds at open from the stored Schedules; a Slot is
- * mapped by the writer against that table. The source key is
+ * is called once its outcome is durable. Schedule, Slot, Appointment and
+ * Encounter are understood (fhir.h): a Schedule is stored (it has no event)
+ * and kept in a table the writer owns and rebuilds at open from the stored
+ * Schedules; a Slot is mapped by the writer against that table; an
+ * Appointment or Encounter is mapped on submit (zero or one event). Other
+ * resource types are refused (INGEST_ERROR, issue code "not-supported"
+ * naming the type). The writer also keeps an identifier index of every
+ * stored resource (rebuilt at open from the stored payloads) for
+ * ingest_submit_fhir_if_none_exist. The source key is
  * "<type>/<id>/_history/<meta.versionId>", or "<type>/<id>#<content
  * digest>" without a version, so a resend is a duplicate and an update a
  * new message; the raw JSON is sealed like an HL7 payload. Refusals
@@ -118,6 +129,20 @@ NODISCARD int ingest_submit_fhir(struct ingest *in, const char *channel,
                                  const char *data, size_t len, const char *peer,
                                  ingest_done_fn done, void *ctx);
 
+/* ingest_submit_fhir with a conditional create: 'if_none_exist' (an
+ * If-None-Exist value, fhir_cond_parse; NULL: none). When a resource of the
+ * same type on the channel already holds that identifier, nothing is
+ * stored or applied: the outcome is INGEST_DUPLICATE and
+ * ingest_item_fhir_existing gives its logical id. Several such resources:
+ * INGEST_ERROR with the issue code "multiple-matches". An unreadable
+ * criterion is INGEST_REJECTED; on a Bundle INGEST_ERROR (not-supported). */
+NODISCARD int ingest_submit_fhir_if_none_exist(struct ingest *in,
+                                               const char *channel,
+                                               const char *data, size_t len,
+                                               const char *if_none_exist,
+                                               const char *peer,
+                                               ingest_done_fn done, void *ctx);
+
 /* Waits until every item submitted so far has completed. */
 void ingest_flush(struct ingest *in);
 
@@ -132,6 +157,9 @@ const char *ingest_item_reason(const struct ingest_item *item);
 /* The OperationOutcome issue of a refused FHIR item; NULL for others. Valid
  * until the item is freed. */
 const struct fhir_issue *ingest_item_fhir_issue(const struct ingest_item *item);
+/* The logical id of the resource a conditional create found (outcome
+ * INGEST_DUPLICATE), else NULL. Valid until the item is freed. */
+const char *ingest_item_fhir_existing(const struct ingest_item *item);
 void ingest_item_free(struct ingest_item *item);
 
 /* Read-side access for the HTTP API. */
@@ -151,11 +179,35 @@ NODISCARD int ingest_status_format(const struct store_status *st,
 NODISCARD int ingest_flow_json(struct ingest *in, const char *unit,
                                struct buf *out, struct error *err);
 /* T3 at 't0' for 'unit' and group 'g' from the appointment books the
- * writer keeps (sched.h; THL defaults), as sched_t3_json writes it.
+ * writer keeps (schedule.h; THL defaults), as schedule_t3_json writes it.
  * Thread-safe. */
 NODISCARD int ingest_t3_json(struct ingest *in, const char *unit,
                              enum t3_group g, int64_t t0, struct buf *out,
                              struct error *err);
+/* The access-to-care figures the writer keeps (dashboard.h), under the
+ * read lock: GET /api/v1/indicators/{id}, GET /api/v1/dashboards/{name}
+ * and its export, as dashboard_series_json / dashboard_view_json /
+ * dashboard_export (same errors, *param naming a bad parameter).
+ * Thread-safe. */
+NODISCARD int ingest_series_json(struct ingest *in,
+                                 const struct dashboard_query *q,
+                                 struct buf *out, const char **param,
+                                 struct error *err);
+NODISCARD int ingest_dashboard_json(struct ingest *in,
+                                    const struct dashboard_query *q,
+                                    struct buf *out, const char **param,
+                                    struct error *err);
+NODISCARD int ingest_dashboard_export(struct ingest *in,
+                                      const struct dashboard_query *q,
+                                      struct buf *out,
+                                      struct dashboard_file *file,
+                                      const char **param, struct error *err);
+/* Takes the daily T3 measurements due before 'now' (UTC ms) when no event
+ * has arrived to take them (dashboard_tick), and moves the ward-flow census
+ * horizon to today (bedboard_flow_horizon), under the write lock. Call it
+ * about once a minute. 0, or ERR_RANGE when a measurement could not be
+ * counted ('err' says how many). Thread-safe. */
+NODISCARD int ingest_tick(struct ingest *in, int64_t now, struct error *err);
 /* Prometheus text lines for ingest metrics. */
 NODISCARD int ingest_metrics(struct ingest *in, struct buf *out);
 

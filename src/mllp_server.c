@@ -1,12 +1,14 @@
-/* mllp_server.c -- the MLLP listener: epoll, one I/O thread, many
+/* mllp_server.c -- the MLLP listener: epoll, two I/O threads, many
  * connections.
  *
- * Design: the I/O thread owns every connection. Readable sockets are read
- * into a per-connection buffer; each complete frame is submitted to ingest
- * (which parses, maps and queues it for the writer thread). The writer calls
- * back on its own thread once the message is durable; the callback only
- * pushes the item onto a completion list and pokes an eventfd. The I/O
- * thread then builds each ACK and writes it.
+ * Design: each I/O thread owns the connections it accepted. Readable
+ * sockets are read into a per-connection buffer; each complete frame is
+ * submitted to ingest (which parses, maps and seals it on this thread and
+ * queues it for the writer thread). Ingest's syncer calls back once the
+ * message is durable; the callback only appends the item to its thread's
+ * completion array (reused, no allocation per message) and pokes the
+ * eventfd when the array was empty, so one wake-up carries a whole group.
+ * The I/O thread then builds each ACK and writes it.
  *
  * Invariants:
  *  1. a connection's ACKs go out in the order its messages arrived (the
@@ -19,8 +21,8 @@
  *  4. an item whose group failed to commit gets no ACK; the connection is
  *     closed so the sender resends.
  *
- * Thread safety: the completion list is the only shared structure
- * (mutex). */
+ * Thread safety: each loop's completion array is the only shared structure
+ * (its mutex); everything else of a loop belongs to its thread. */
 #define _GNU_SOURCE /* accept4 */
 #include "mllp_server.h"
 
@@ -64,12 +66,14 @@ struct conn {
   int64_t last_activity;
   int64_t frame_started; /* 0 when no partial frame is pending */
   char peer[PEER_MAX];
+  struct loop *loop;        /* the I/O thread that owns it */
   struct conn *next, *prev; /* all open connections */
 };
 
-struct completion {
-  struct ingest_item *item;
-  struct completion *next;
+/* Items completed by ingest, in completion order. */
+struct done_list {
+  struct ingest_item **v;
+  size_t n, cap;
 };
 
 /* One I/O thread: its epoll set, its connections, its completions. */
@@ -79,8 +83,9 @@ struct loop {
   pthread_t thread;
   struct conn *conns;
   size_t nconns;
-  pthread_mutex_t lock; /* completion list */
-  struct completion *done_head, *done_tail;
+  pthread_mutex_t lock;   /* 'done' */
+  struct done_list done;  /* filled by ingest's syncer */
+  struct done_list spare; /* drained by the I/O thread (swapped with 'done') */
   uint64_t accepted_conns, refused_conns, frames, acks, closed_bad;
 };
 
@@ -208,28 +213,22 @@ static void conn_flush(struct loop *srv, struct conn *c) {
   }
 }
 
-struct submit_ctx {
-  struct loop *srv;
-  struct conn *conn;
-};
-
-/* Called on the writer thread: hand the item to the I/O thread. */
+/* Called on ingest's syncer thread: hand the item to the I/O thread. No
+ * allocation per item: the list's array grows to the most items ever
+ * pending and is reused. */
 static void on_done(void *ctx, struct ingest_item *item) {
-  struct loop *srv = ((struct submit_ctx *)ctx)->srv;
-  struct completion *cp = mem_alloc(sizeof *cp);
+  struct loop *srv = ((struct conn *)ctx)->loop;
   uint64_t one = 1;
   ssize_t w;
-  cp->item = item;
-  cp->next = NULL;
   bool wake;
   pthread_mutex_lock(&srv->lock);
   /* One wake-up per batch: the I/O thread drains the whole list. */
-  wake = srv->done_head == NULL;
-  if (srv->done_tail != NULL)
-    srv->done_tail->next = cp;
-  else
-    srv->done_head = cp;
-  srv->done_tail = cp;
+  wake = srv->done.n == 0;
+  if (srv->done.n == srv->done.cap) {
+    srv->done.cap = srv->done.cap ? 2 * srv->done.cap : 256;
+    srv->done.v = mem_realloc(srv->done.v, srv->done.cap * sizeof *srv->done.v);
+  }
+  srv->done.v[srv->done.n++] = item;
   pthread_mutex_unlock(&srv->lock);
   if (wake) {
     w = write(srv->evfd, &one, sizeof one);
@@ -278,19 +277,15 @@ static void conn_frames(struct loop *srv, struct conn *c) {
       break;
     }
     {
-      struct submit_ctx *sc = mem_alloc(sizeof *sc);
       int src;
-      sc->srv = srv;
-      sc->conn = c;
       c->refs++;
       c->inflight++;
       srv->frames++;
       src = ingest_submit_hl7(srv->s->ingest, c->in.data + off + start, mlen,
-                              c->peer, on_done, sc);
+                              c->peer, on_done, c);
       if (src < 0) {
         c->refs--;
         c->inflight--;
-        mem_free(sc);
         conn_close(srv, c, "ingest is closing");
         return;
       }
@@ -349,19 +344,17 @@ static void conn_read(struct loop *srv, struct conn *c) {
 }
 
 static void drain_completions(struct loop *srv) {
-  struct completion *list;
+  struct done_list list;
   uint64_t v;
   ssize_t r = read(srv->evfd, &v, sizeof v);
   (void)r;
   pthread_mutex_lock(&srv->lock);
-  list = srv->done_head;
-  srv->done_head = srv->done_tail = NULL;
+  list = srv->done;
+  srv->done = srv->spare;
   pthread_mutex_unlock(&srv->lock);
-  while (list != NULL) {
-    struct completion *next = list->next;
-    struct ingest_item *item = list->item;
-    struct submit_ctx *sc = ingest_item_ctx(item);
-    struct conn *c = sc->conn;
+  for (size_t i = 0; i < list.n; i++) {
+    struct ingest_item *item = list.v[i];
+    struct conn *c = ingest_item_ctx(item);
     c->inflight--;
     if (!c->closed) {
       if (ingest_item_outcome(item) == INGEST_FAILED) {
@@ -390,11 +383,10 @@ static void drain_completions(struct loop *srv) {
       }
     }
     conn_unref(srv, c);
-    mem_free(sc);
     ingest_item_free(item);
-    mem_free(list);
-    list = next;
   }
+  list.n = 0;
+  srv->spare = list; /* only this thread touches 'spare' */
 }
 
 static void do_accept(struct loop *srv) {
@@ -431,6 +423,7 @@ static void do_accept(struct loop *srv) {
     }
     c = mem_calloc(1, sizeof *c);
     c->fd = fd;
+    c->loop = srv;
     c->refs = 1;
     c->reading = true;
     buf_init(&c->in, srv->s->opt.max_frame + 16);
@@ -474,6 +467,7 @@ static void *run(void *arg) {
   struct loop *srv = arg;
   struct epoll_event evs[128];
   int64_t last_check = mono_ms();
+  pthread_setname_np(pthread_self(), "tk-mllp-io");
   while (!atomic_load(&srv->s->stop)) {
     int n = epoll_wait(srv->efd, evs, 128, 250);
     for (int i = 0; i < n; i++) {
@@ -613,6 +607,8 @@ void mllp_server_stop(struct mllp_server *srv) {
     close(lp->efd);
     close(lp->evfd);
     pthread_mutex_destroy(&lp->lock);
+    mem_free(lp->done.v);
+    mem_free(lp->spare.v);
   }
   mem_free(srv);
 }

@@ -1,7 +1,7 @@
-/* mllp_server.h -- the MLLP listener: many connections, one I/O thread.
+/* mllp_server.h -- the MLLP listener: many connections, two I/O threads.
  *
- * One epoll thread accepts connections, reads frames (mllp.h), hands each
- * message to the ingest service, and writes the ACK when ingest says the
+ * Two epoll threads accept connections, read frames (mllp.h), hand each
+ * message to the ingest service, and write the ACK when ingest says the
  * message is durable. A slow or broken connection never stalls the others:
  * sockets are non-blocking, each connection has a cap on frame size, on
  * messages in flight and on unsent ACK bytes, an idle timeout, and a frame
@@ -28,7 +28,7 @@ struct mllp_server_options {
   size_t max_inflight;    /* messages awaiting their ACK per connection */
 };
 
-/* Binds, listens and starts the I/O thread. On failure *out is untouched. */
+/* Binds, listens and starts the I/O threads. On failure *out is untouched. */
 NODISCARD int mllp_server_start(const struct mllp_server_options *opt,
                                 struct ingest *in, struct mllp_server **out,
                                 struct error *err);

@@ -24,16 +24,42 @@
  *    turns on PRAGMA secure_delete for a writer that replaces payloads
  *    (key rotation), and store_checkpoint truncates the WAL, so replaced
  *    ciphertexts are not left in free pages or old WAL frames.
+ *  - Deferred sync (the ingest writer, store_set_deferred_sync): COMMIT
+ *    writes the WAL with synchronous=OFF and store_sync fdatasyncs it. The
+ *    WAL is copied into the database by a checkpointer thread with its own
+ *    connection (synchronous=FULL: it syncs the WAL before copying and the
+ *    database after), started by store_sync when the WAL holds
+ *    WAL_CHECKPOINT_PAGES frames; the writer then finishes the last few
+ *    frames itself (a checkpoint completes, and the WAL can start over,
+ *    only while nobody appends). The copy no longer stops the writer for
+ *    10-45 ms three times a second at 30,000 messages/s; the writer's
+ *    remainder takes 5-20 ms (two syncs).
+ *  - Resend keys (migration 002): (channel, source_key) is unique over
+ *    message_keys (the keys of the messages up to meta.message_keys_upto)
+ *    plus the messages above that mark, whose keys a writer keeps in a
+ *    C hash table (struct keymap; reloaded from messages after a rollback
+ *    or when another connection wrote). message_put asks the hash table,
+ *    then message_keys, and adds the key to the table; a commit with
+ *    KEYS_BATCH recent keys merges them in key order and moves the mark. A
+ *    unique index on messages cost a random WAL page per message, and a
+ *    temporary table (round 2) a B-tree insert with page splits.
  *
  * Invariants:
  *  1. stmt[i] is NULL or a prepared statement of sql_text[i], reset;
- *  2. meta.schema_version == the number of migrations applied.
+ *  2. meta.schema_version == the number of migrations applied;
+ *  3. every message with id <= message_keys_upto has its key in
+ *     message_keys; with keys_ready, s->recent holds exactly the keys of
+ *     the messages above it, as the open transaction sees them.
  *
- * Thread safety: none; one handle per thread. Separate handles (in threads
- * or processes) on one file are safe: that is SQLite's locking. */
+ * Thread safety: none; one handle per thread, except store_sync (see
+ * store.h), which touches only the WAL descriptor, the atomic frame count
+ * and the checkpointer's mutex-guarded fields. Separate handles (in
+ * threads or processes) on one file are safe: that is SQLite's locking. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +77,12 @@
  * hot spots, table tails) are copied once per checkpoint, which saved about
  * 15% of the bytes written and half the fsyncs at 100k messages/s. */
 #define WAL_CHECKPOINT_PAGES 10000
+/* The checkpointer's passes before it hands the rest to the writer, and
+ * the frames it may leave. */
+#define CKPT_PASSES 4
+#define CKPT_LEFT_FRAMES 256
+/* Recent resend keys merged into message_keys at once (migration 002). */
+#define KEYS_BATCH 16384
 #define WAL_SIZE_LIMIT (64 << 20) /* bytes the WAL file is cut back to */
 
 /* ---- migrations --------------------------------------------------------- */
@@ -154,11 +186,57 @@ static const char migration_001[] =
     "  PRIMARY KEY (channel, name)\n"
     ") STRICT, WITHOUT ROWID;\n";
 
+static const char migration_002[] =
+    "-- 002_message_keys.sql -- the resend index moves out of the messages "
+    "table.\n"
+    "--\n"
+    "-- UNIQUE (channel, source_key) on messages cost the writer a random "
+    "index\n"
+    "-- page per message (one hot spot per sender), about half of its time at\n"
+    "-- 30,000 messages/s (docs/PERFORMANCE.md). The same keys now live in\n"
+    "-- message_keys, which the store fills in sorted batches (every\n"
+    "-- store_sqlite.c KEYS_BATCH messages, in the committing transaction) "
+    "from\n"
+    "-- the messages above meta.message_keys_upto; a writer keeps the keys of\n"
+    "-- those in memory, rebuilt at open. A key is therefore unique in\n"
+    "-- message_keys plus the messages above the mark, which "
+    "store_message_put\n"
+    "-- checks. The table is rebuilt (SQLite cannot drop a constraint); the\n"
+    "-- events' references are checked at COMMIT (defer_foreign_keys).\n"
+    "PRAGMA defer_foreign_keys = ON;\n"
+    "CREATE TABLE messages_copy AS SELECT * FROM messages;\n"
+    "DROP TABLE messages;\n"
+    "CREATE TABLE messages (\n"
+    "  id          INTEGER PRIMARY KEY,\n"
+    "  channel     TEXT    NOT NULL,\n"
+    "  source_key  TEXT    NOT NULL,\n"
+    "  msg_type    TEXT    NOT NULL,\n"
+    "  received_at INTEGER NOT NULL,           -- UTC ms\n"
+    "  digest      BLOB    NOT NULL,           -- BLAKE2b-128 of the raw "
+    "bytes\n"
+    "  flags       INTEGER NOT NULL DEFAULT 0, -- EVENT_F_* over its events\n"
+    "  payload     BLOB                        -- sealed; NULL when empty\n"
+    ") STRICT;\n"
+    "INSERT INTO messages SELECT * FROM messages_copy ORDER BY id;\n"
+    "DROP TABLE messages_copy;\n"
+    "CREATE TABLE message_keys (\n"
+    "  channel    TEXT    NOT NULL,\n"
+    "  source_key TEXT    NOT NULL,\n"
+    "  message_id INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (channel, source_key)\n"
+    ") STRICT, WITHOUT ROWID;\n"
+    "INSERT INTO message_keys SELECT channel, source_key, id FROM messages\n"
+    "  ORDER BY channel, source_key;\n"
+    "INSERT INTO meta (key, value)\n"
+    "  SELECT 'message_keys_upto', CAST(coalesce(max(id), 0) AS TEXT) FROM "
+    "messages;\n";
+
 static const struct {
   const char *file;
   const char *sql;
 } migrations[] = {
     {"001_init.sql", migration_001},
+    {"002_message_keys.sql", migration_002},
 };
 
 int store_sqlite_schema_version(void) { return (int)ARRAY_LEN(migrations); }
@@ -187,7 +265,23 @@ const char *store_sqlite_migration_file(int version) {
   X(S_COMMIT, "COMMIT")                                                        \
   X(S_ROLLBACK, "ROLLBACK")                                                    \
   X(S_MSG_LOOKUP,                                                              \
-    "SELECT digest FROM messages WHERE channel = ?1 AND source_key = ?2")      \
+    "SELECT m.digest FROM message_keys k JOIN messages m "                     \
+    "ON m.id = k.message_id WHERE k.channel = ?1 AND k.source_key = ?2 "       \
+    "UNION ALL SELECT digest FROM messages WHERE id > coalesce((SELECT "       \
+    "CAST(value AS INTEGER) FROM meta WHERE key = 'message_keys_upto'), 0) "   \
+    "AND channel = ?1 AND source_key = ?2 LIMIT 1")                            \
+  X(S_KEY_FIND, "SELECT m.digest FROM message_keys k JOIN messages m "         \
+                "ON m.id = k.message_id WHERE k.channel = ?1 AND "             \
+                "k.source_key = ?2")                                           \
+  X(S_KEY_EXISTS,                                                              \
+    "SELECT 1 FROM message_keys WHERE channel = ?1 AND source_key = ?2")       \
+  X(S_MSG_DIGEST, "SELECT digest FROM messages WHERE id = ?1")                 \
+  X(S_RECENT_LOAD,                                                             \
+    "SELECT channel, source_key, id FROM messages WHERE id > ?1")              \
+  X(S_KEY_PUT, "INSERT INTO message_keys (channel, source_key, message_id) "   \
+               "VALUES (?1, ?2, ?3)")                                          \
+  X(S_MSG_MAX, "SELECT coalesce(max(id), 0) FROM messages")                    \
+  X(S_DATA_VERSION, "PRAGMA data_version")                                     \
   X(S_MSG_PUT, "INSERT INTO messages (channel, source_key, msg_type, "         \
                "received_at, digest, flags, payload) "                         \
                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")                          \
@@ -237,6 +331,140 @@ static const char *const sql_text[S__COUNT] = {
 #undef STMT_SQL
 };
 
+/* ---- recent resend keys ------------------------------------------------- */
+
+/* The writer's keys above the merge mark: an open-addressing hash table
+ * (linear probing, at most half full) of (channel, source_key) -> message
+ * id, the strings packed in one growable block. Cleared and refilled from
+ * the messages table whenever the transaction's view is in doubt (a
+ * rollback, another connection's write), so it needs no undo of its own. */
+struct keyent {
+  uint64_t hash; /* 0: empty slot */
+  int64_t id;
+  uint32_t off; /* channel at text + off, source key right after */
+  uint16_t chlen, keylen;
+};
+
+struct keymap {
+  struct keyent *slot;
+  size_t cap, n; /* cap a power of two or 0 */
+  char *text;
+  size_t text_len, text_cap;
+};
+
+static uint64_t key_hash(const char *ch, size_t chlen, const char *key,
+                         size_t keylen) {
+  uint64_t h = 14695981039346656037ULL; /* FNV-1a, then a final mix */
+  for (size_t i = 0; i < chlen; i++)
+    h = (h ^ (unsigned char)ch[i]) * 1099511628211ULL;
+  h = (h ^ 0xffu) * 1099511628211ULL;
+  for (size_t i = 0; i < keylen; i++)
+    h = (h ^ (unsigned char)key[i]) * 1099511628211ULL;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  return h != 0 ? h : 1;
+}
+
+static bool keyent_is(const struct keymap *km, const struct keyent *e,
+                      uint64_t h, const char *ch, size_t chlen, const char *key,
+                      size_t keylen) {
+  return e->hash == h && e->chlen == chlen && e->keylen == keylen &&
+         memcmp(km->text + e->off, ch, chlen) == 0 &&
+         memcmp(km->text + e->off + chlen, key, keylen) == 0;
+}
+
+static void keymap_clear(struct keymap *km) {
+  if (km->slot != NULL)
+    memset(km->slot, 0, km->cap * sizeof *km->slot);
+  km->n = 0;
+  km->text_len = 0;
+}
+
+static void keymap_release(struct keymap *km) {
+  mem_free(km->slot);
+  mem_free(km->text);
+  memset(km, 0, sizeof *km);
+}
+
+/* The id of a key, or 0 when absent. */
+static int64_t keymap_find(const struct keymap *km, const char *ch,
+                           size_t chlen, const char *key, size_t keylen) {
+  if (km->n == 0)
+    return 0;
+  uint64_t h = key_hash(ch, chlen, key, keylen);
+  for (size_t i = h & (km->cap - 1);; i = (i + 1) & (km->cap - 1)) {
+    const struct keyent *e = &km->slot[i];
+    if (e->hash == 0)
+      return 0;
+    if (keyent_is(km, e, h, ch, chlen, key, keylen))
+      return e->id;
+  }
+}
+
+static void keymap_place(struct keyent *slot, size_t cap,
+                         const struct keyent *e) {
+  size_t i = e->hash & (cap - 1);
+  while (slot[i].hash != 0)
+    i = (i + 1) & (cap - 1);
+  slot[i] = *e;
+}
+
+/* Adds a key not in the map (the caller asked keymap_find). Lengths are
+ * within EVENT_ID_MAX and EVENT_KEY_MAX. */
+static void keymap_put(struct keymap *km, const char *ch, size_t chlen,
+                       const char *key, size_t keylen, int64_t id) {
+  struct keyent e;
+  if (2 * (km->n + 1) > km->cap) {
+    size_t cap = km->cap ? 2 * km->cap : 1024;
+    struct keyent *slot = mem_calloc(cap, sizeof *slot);
+    for (size_t i = 0; i < km->cap; i++)
+      if (km->slot[i].hash != 0)
+        keymap_place(slot, cap, &km->slot[i]);
+    mem_free(km->slot);
+    km->slot = slot;
+    km->cap = cap;
+  }
+  if (km->text_len + chlen + keylen > km->text_cap) {
+    size_t cap = km->text_cap ? 2 * km->text_cap : 65536;
+    while (cap < km->text_len + chlen + keylen)
+      cap *= 2;
+    km->text = mem_realloc(km->text, cap);
+    km->text_cap = cap;
+  }
+  e.hash = key_hash(ch, chlen, key, keylen);
+  e.id = id;
+  e.off = (uint32_t)km->text_len;
+  e.chlen = (uint16_t)chlen;
+  e.keylen = (uint16_t)keylen;
+  memcpy(km->text + km->text_len, ch, chlen);
+  memcpy(km->text + km->text_len + chlen, key, keylen);
+  km->text_len += chlen + keylen;
+  keymap_place(km->slot, km->cap, &e);
+  km->n++;
+}
+
+/* A key in merge order: message_keys' primary key (BINARY collation:
+ * bytes, then length). */
+struct keysort {
+  const char *ch, *key;
+  size_t chlen, keylen;
+  int64_t id;
+};
+
+static int bytes_cmp(const char *a, size_t alen, const char *b, size_t blen) {
+  int c = memcmp(a, b, alen < blen ? alen : blen);
+  if (c != 0 || alen == blen)
+    return c;
+  return alen < blen ? -1 : 1;
+}
+
+static int keysort_cmp(const void *pa, const void *pb) {
+  const struct keysort *a = pa, *b = pb;
+  int c = bytes_cmp(a->ch, a->chlen, b->ch, b->chlen);
+  return c != 0 ? c : bytes_cmp(a->key, a->keylen, b->key, b->keylen);
+}
+
 struct sqlite_store {
   struct store base; /* first: store.c passes &base */
   sqlite3 *db;
@@ -246,8 +474,31 @@ struct sqlite_store {
    * fsync, store_sync fdatasyncs it, and checkpoints run with
    * synchronous=FULL every WAL_CHECKPOINT_PAGES frames. */
   bool deferred;
-  int wal_fd;     /* the -wal file, for store_sync; -1 when not deferred */
-  int wal_frames; /* frames in the WAL after the last commit (wal_hook) */
+  int wal_fd; /* the -wal file, for store_sync; -1 when not deferred */
+  atomic_int
+      wal_frames; /* frames in the WAL after the last commit (wal_hook) */
+  /* The checkpointer (deferred mode): a thread with its own connection
+   * (synchronous=FULL) that copies the WAL into the database when
+   * store_sync finds it over WAL_CHECKPOINT_PAGES frames, so neither the
+   * writer nor the syncs wait for the copy. */
+  sqlite3 *ckpt_db;
+  bool ckpt_running; /* the thread exists */
+  pthread_t ckpt_thread;
+  pthread_mutex_t ckpt_lock;
+  pthread_cond_t ckpt_cond;
+  bool ckpt_wanted, ckpt_busy, ckpt_stop;
+  atomic_bool ckpt_done; /* a pass finished: the writer completes it */
+  int ckpt_rc;           /* SQLite code of a failed checkpoint, else 0 */
+  char ckpt_msg[160];    /* its message */
+  /* The resend keys of a writer (migration 002): message_keys holds those
+   * of the messages up to keys_upto; recent those above, loaded at the
+   * first write transaction, after a rollback and whenever another
+   * connection wrote (data_version), and merged
+   * into message_keys every KEYS_BATCH messages. */
+  bool keys_ready;
+  int64_t keys_upto;
+  struct keymap recent; /* the keys above keys_upto */
+  int64_t data_version; /* PRAGMA data_version when the keys were loaded */
 };
 
 static struct sqlite_store *sq(struct store *st) {
@@ -344,15 +595,19 @@ static void column_str(sqlite3_stmt *stmt, int col, char *dst, size_t cap) {
 
 /* ---- open, migrate, close ----------------------------------------------- */
 
+static void ckpt_stop(struct sqlite_store *s);
+
 static void sqlite_close(struct store *st) {
   struct sqlite_store *s = sq(st);
   size_t i;
+  ckpt_stop(s);
   if (s->wal_fd >= 0)
     close(s->wal_fd);
   for (i = 0; i < S__COUNT; i++)
     sqlite3_finalize(s->stmt[i]);
   sqlite3_close(s->db);
   buf_release(&s->attrs);
+  keymap_release(&s->recent);
   mem_free(s);
 }
 
@@ -568,29 +823,178 @@ out:
   return 0;
 }
 
+/* ---- resend keys -------------------------------------------------------- */
+
+static int sqlite_meta_get(struct store *st, const char *key, char *out,
+                           size_t cap, bool *found, struct error *err);
+static int sqlite_meta_put(struct store *st, const char *key, const char *value,
+                           struct error *err);
+
+/* The integer of one-row statement 'id'. */
+static int stmt_int(struct sqlite_store *s, enum stmt_id id, int64_t *out,
+                    const char *what, struct error *err) {
+  sqlite3_stmt *stmt = NULL;
+  int rc = get_stmt(s, id, &stmt, err);
+  if (rc < 0)
+    return rc;
+  rc = sqlite3_step(stmt);
+  if (rc == SQLITE_ROW) {
+    *out = sqlite3_column_int64(stmt, 0);
+    rc = 0;
+  } else {
+    rc = db_error(s->db, rc == SQLITE_DONE ? SQLITE_ERROR : rc, what, err);
+  }
+  sqlite3_reset(stmt);
+  return rc;
+}
+
+/* Loads the keys of the messages above the merge mark into s->recent (a
+ * writer, inside its write transaction). */
+static int keys_load(struct sqlite_store *s, struct error *err) {
+  char v[32];
+  bool found = false;
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+  s->keys_ready = false;
+  keymap_clear(&s->recent);
+  rc = sqlite_meta_get(&s->base, "message_keys_upto", v, sizeof v, &found, err);
+  if (rc < 0)
+    return rc;
+  s->keys_upto = found ? strtoll(v, NULL, 10) : 0;
+  rc = get_stmt(s, S_RECENT_LOAD, &stmt, err);
+  if (rc < 0)
+    return rc;
+  sqlite3_bind_int64(stmt, 1, s->keys_upto);
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    const char *ch = (const char *)sqlite3_column_text(stmt, 0);
+    size_t chlen = (size_t)sqlite3_column_bytes(stmt, 0);
+    const char *key = (const char *)sqlite3_column_text(stmt, 1);
+    size_t keylen = (size_t)sqlite3_column_bytes(stmt, 1);
+    if (ch == NULL || key == NULL || chlen >= EVENT_ID_MAX ||
+        keylen >= EVENT_KEY_MAX) {
+      rc = SQLITE_CORRUPT;
+      break;
+    }
+    /* Unique by invariant 3; a copy would only be found twice. */
+    if (keymap_find(&s->recent, ch, chlen, key, keylen) == 0)
+      keymap_put(&s->recent, ch, chlen, key, keylen,
+                 sqlite3_column_int64(stmt, 2));
+  }
+  sqlite3_reset(stmt);
+  if (rc != SQLITE_DONE)
+    return db_error(s->db, rc, "load message keys", err);
+  rc = stmt_int(s, S_DATA_VERSION, &s->data_version, "read data version", err);
+  if (rc == 0)
+    s->keys_ready = true;
+  return rc;
+}
+
+/* Makes s->recent current: loaded once, and again after another
+ * connection wrote. */
+static int keys_ensure(struct sqlite_store *s, struct error *err) {
+  if (s->keys_ready) {
+    int64_t dv = 0;
+    int rc = stmt_int(s, S_DATA_VERSION, &dv, "read data version", err);
+    if (rc < 0)
+      return rc;
+    if (dv == s->data_version)
+      return 0;
+  }
+  return keys_load(s, err);
+}
+
+/* Moves the recent keys into message_keys, in key order, and the mark up
+ * (inside the committing transaction); *upto gets the new mark. s->recent
+ * is emptied by the caller once the commit succeeded. */
+static int keys_merge(struct sqlite_store *s, int64_t *upto,
+                      struct error *err) {
+  char v[32];
+  struct keymap *km = &s->recent;
+  struct keysort *ks = mem_alloc((km->n ? km->n : 1) * sizeof *ks);
+  sqlite3_stmt *stmt = NULL;
+  size_t n = 0;
+  int rc;
+  for (size_t i = 0; i < km->cap; i++) {
+    const struct keyent *e = &km->slot[i];
+    if (e->hash == 0)
+      continue;
+    ks[n].ch = km->text + e->off;
+    ks[n].chlen = e->chlen;
+    ks[n].key = km->text + e->off + e->chlen;
+    ks[n].keylen = e->keylen;
+    ks[n].id = e->id;
+    n++;
+  }
+  qsort(ks, n, sizeof *ks, keysort_cmp);
+  rc = get_stmt(s, S_KEY_PUT, &stmt, err);
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    sqlite3_bind_text(stmt, 1, ks[i].ch, (int)ks[i].chlen, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, ks[i].key, (int)ks[i].keylen, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, ks[i].id);
+    rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    rc = rc == SQLITE_DONE ? 0 : db_error(s->db, rc, "merge message keys", err);
+  }
+  mem_free(ks);
+  if (rc == 0)
+    rc = stmt_int(s, S_MSG_MAX, upto, "merge message keys", err);
+  if (rc == 0) {
+    snprintf(v, sizeof v, "%lld", (long long)*upto);
+    rc = sqlite_meta_put(&s->base, "message_keys_upto", v, err);
+  }
+  return rc;
+}
+
 /* ---- transactions ------------------------------------------------------- */
 
 static int sqlite_begin(struct store *st, struct error *err) {
   struct sqlite_store *s = sq(st);
   bool writer = !(st->flags & STORE_READONLY);
-  return exec_stmt(s, writer ? S_BEGIN_WRITE : S_BEGIN_READ, "begin", err);
+  int rc = exec_stmt(s, writer ? S_BEGIN_WRITE : S_BEGIN_READ, "begin", err);
+  if (rc == 0 && writer) {
+    rc = keys_ensure(s, err);
+    if (rc < 0)
+      (void)exec_stmt(s, S_ROLLBACK, "roll back", NULL);
+  }
+  return rc;
 }
 
 static int sqlite_commit(struct store *st, struct error *err) {
   struct sqlite_store *s = sq(st);
+  int64_t upto = 0;
+  bool merged = false;
   int rc = tx_alive(s, err);
   if (rc < 0)
     return rc;
+  if (s->keys_ready && s->recent.n >= KEYS_BATCH) {
+    rc = keys_merge(s, &upto, err);
+    if (rc < 0) {
+      s->keys_ready = false;
+      return rc;
+    }
+    merged = true;
+  }
   rc = exec_stmt(s, S_COMMIT, "commit", err);
-  if (rc == 0 && s->deferred && s->wal_frames >= WAL_CHECKPOINT_PAGES) {
+  if (rc < 0)
+    s->keys_ready = false; /* the transaction's fate is unknown: reload */
+  else if (merged) {
+    s->keys_upto = upto;
+    keymap_clear(&s->recent);
+  }
+  if (rc == 0 && s->deferred &&
+      atomic_load(&s->wal_frames) >= WAL_CHECKPOINT_PAGES &&
+      (!s->ckpt_running || atomic_load(&s->ckpt_done) ||
+       atomic_load(&s->wal_frames) >= 4 * WAL_CHECKPOINT_PAGES)) {
     /* A checkpoint copies WAL frames into the database file and lets the
      * WAL start over: it must sync both, so it runs with FULL. */
     rc = exec_sql(s->db,
                   "PRAGMA synchronous = FULL; PRAGMA wal_checkpoint(PASSIVE); "
                   "PRAGMA synchronous = OFF",
                   "checkpoint", err);
-    if (rc == 0)
-      s->wal_frames = 0;
+    if (rc == 0) {
+      atomic_store(&s->wal_frames, 0);
+      atomic_store(&s->ckpt_done, false);
+    }
   }
   return rc;
 }
@@ -598,8 +1002,98 @@ static int sqlite_commit(struct store *st, struct error *err) {
 static int wal_hook(void *ctx, sqlite3 *db, const char *name, int frames) {
   (void)db;
   (void)name;
-  ((struct sqlite_store *)ctx)->wal_frames = frames;
+  atomic_store(&((struct sqlite_store *)ctx)->wal_frames, frames);
   return SQLITE_OK;
+}
+
+static void *ckpt_main(void *arg) {
+  struct sqlite_store *s = arg;
+  pthread_mutex_lock(&s->ckpt_lock);
+  for (;;) {
+    int rc;
+    while (!s->ckpt_wanted && !s->ckpt_stop)
+      pthread_cond_wait(&s->ckpt_cond, &s->ckpt_lock);
+    if (s->ckpt_stop)
+      break;
+    s->ckpt_wanted = false;
+    s->ckpt_busy = true;
+    pthread_mutex_unlock(&s->ckpt_lock);
+    /* PASSIVE: copies what no reader still needs, never blocks the
+     * writer; with synchronous=FULL it syncs the WAL before copying and
+     * the database after, so the WAL may start over only then. */
+    /* Passes until little is left for the writer to finish (the writer
+     * keeps appending meanwhile). */
+    for (int pass = 0; pass < CKPT_PASSES; pass++) {
+      int nlog = 0, nckpt = 0;
+      rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL,
+                                     SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt);
+      if (rc != SQLITE_OK || nlog - nckpt < CKPT_LEFT_FRAMES)
+        break;
+    }
+    pthread_mutex_lock(&s->ckpt_lock);
+    s->ckpt_busy = false;
+    atomic_store(&s->ckpt_done, true);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY && s->ckpt_rc == 0) {
+      s->ckpt_rc = rc;
+      snprintf(s->ckpt_msg, sizeof s->ckpt_msg, "%s",
+               sqlite3_errmsg(s->ckpt_db));
+    }
+  }
+  pthread_mutex_unlock(&s->ckpt_lock);
+  return NULL;
+}
+
+/* Opens the checkpointer's connection and starts its thread. */
+static int ckpt_start(struct sqlite_store *s, const char *path,
+                      struct error *err) {
+  int rc;
+  if (s->ckpt_running)
+    return 0;
+  rc = sqlite3_open_v2(path, &s->ckpt_db,
+                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+                           SQLITE_OPEN_EXRESCODE,
+                       NULL);
+  if (rc == SQLITE_OK) {
+    sqlite3_busy_timeout(s->ckpt_db, BUSY_TIMEOUT_MS);
+    rc = sqlite3_exec(
+        s->ckpt_db, "PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0",
+        NULL, NULL, NULL);
+  }
+  if (rc != SQLITE_OK) {
+    rc = db_error(s->ckpt_db, rc, "open the checkpointer", err);
+    sqlite3_close(s->ckpt_db);
+    s->ckpt_db = NULL;
+    return rc;
+  }
+  pthread_mutex_init(&s->ckpt_lock, NULL);
+  pthread_cond_init(&s->ckpt_cond, NULL);
+  s->ckpt_wanted = s->ckpt_busy = s->ckpt_stop = false;
+  atomic_store(&s->ckpt_done, false);
+  s->ckpt_rc = 0;
+  if (pthread_create(&s->ckpt_thread, NULL, ckpt_main, s) != 0) {
+    pthread_mutex_destroy(&s->ckpt_lock);
+    pthread_cond_destroy(&s->ckpt_cond);
+    sqlite3_close(s->ckpt_db);
+    s->ckpt_db = NULL;
+    return error_set(err, ERR_IO, "cannot start the checkpointer thread");
+  }
+  s->ckpt_running = true;
+  return 0;
+}
+
+static void ckpt_stop(struct sqlite_store *s) {
+  if (!s->ckpt_running)
+    return;
+  pthread_mutex_lock(&s->ckpt_lock);
+  s->ckpt_stop = true;
+  pthread_cond_signal(&s->ckpt_cond);
+  pthread_mutex_unlock(&s->ckpt_lock);
+  pthread_join(s->ckpt_thread, NULL);
+  pthread_mutex_destroy(&s->ckpt_lock);
+  pthread_cond_destroy(&s->ckpt_cond);
+  sqlite3_close(s->ckpt_db);
+  s->ckpt_db = NULL;
+  s->ckpt_running = false;
 }
 
 static int sqlite_set_deferred_sync(struct store *st, bool on,
@@ -609,6 +1103,7 @@ static int sqlite_set_deferred_sync(struct store *st, bool on,
   char path[4096];
   int rc;
   if (!on) {
+    ckpt_stop(s);
     rc = exec_sql(s->db, "PRAGMA synchronous = FULL", "configure store", err);
     if (rc == 0) {
       s->deferred = false;
@@ -627,9 +1122,13 @@ static int sqlite_set_deferred_sync(struct store *st, bool on,
       return error_set(err, ERR_IO, "cannot open '%s': %s", path,
                        strerror(errno));
   }
-  rc = exec_sql(s->db, "PRAGMA synchronous = OFF", "configure store", err);
-  if (rc < 0)
+  rc = ckpt_start(s, db, err);
+  if (rc == 0)
+    rc = exec_sql(s->db, "PRAGMA synchronous = OFF", "configure store", err);
+  if (rc < 0) {
+    ckpt_stop(s);
     return rc;
+  }
   /* Only checkpoints run by sqlite_commit, with FULL. */
   sqlite3_wal_hook(s->db, wal_hook, s);
   s->deferred = true;
@@ -642,11 +1141,26 @@ static int sqlite_sync(struct store *st, struct error *err) {
     return 0; /* not deferred: every commit was synced */
   if (fdatasync(s->wal_fd) != 0)
     return error_set(err, ERR_IO, "cannot sync the WAL: %s", strerror(errno));
+  if (s->ckpt_running) {
+    int rc = 0;
+    pthread_mutex_lock(&s->ckpt_lock);
+    if (s->ckpt_rc != 0)
+      rc = error_set(err, map_rc(s->ckpt_rc), "cannot checkpoint the WAL: %s",
+                     s->ckpt_msg);
+    else if (!s->ckpt_busy && !atomic_load(&s->ckpt_done) &&
+             atomic_load(&s->wal_frames) >= WAL_CHECKPOINT_PAGES) {
+      s->ckpt_wanted = true;
+      pthread_cond_signal(&s->ckpt_cond);
+    }
+    pthread_mutex_unlock(&s->ckpt_lock);
+    return rc;
+  }
   return 0;
 }
 
 static void sqlite_rollback(struct store *st) {
   struct sqlite_store *s = sq(st);
+  s->keys_ready = false; /* its recent keys are gone too: reload */
   /* Fails harmlessly when SQLite already rolled back (after an I/O error). */
   if (sqlite3_get_autocommit(s->db) == 0)
     (void)exec_stmt(s, S_ROLLBACK, "roll back", NULL);
@@ -658,31 +1172,51 @@ static int sqlite_message_lookup(struct store *st, const char *channel,
                                  const char *source_key, bool *found,
                                  unsigned char *digest_out, struct error *err) {
   struct sqlite_store *s = sq(st);
-  sqlite3_stmt *stmt = NULL;
-  int rc = get_stmt(s, S_MSG_LOOKUP, &stmt, err);
-  if (rc < 0)
-    return rc;
-  bind_text(stmt, 1, channel, EVENT_ID_MAX);
-  bind_text(stmt, 2, source_key, EVENT_KEY_MAX);
-  rc = sqlite3_step(stmt);
-  if (rc == SQLITE_ROW) {
-    if (digest_out != NULL) {
-      const void *d = sqlite3_column_blob(stmt, 0);
-      int n = sqlite3_column_bytes(stmt, 0);
-      memset(digest_out, 0, STORE_DIGEST_BYTES);
-      if (d != NULL)
-        memcpy(digest_out, d,
-               n < STORE_DIGEST_BYTES ? (size_t)n : STORE_DIGEST_BYTES);
+  /* A writer in its transaction asks its recent keys (then the digest by
+   * id), else message_keys; any other handle asks both at once, in one
+   * statement (one snapshot, so a merge committed meanwhile cannot hide
+   * the key). */
+  bool writer = !(st->flags & STORE_READONLY) && st->in_tx && s->keys_ready;
+  int64_t id = 0;
+  int rc = 0;
+  if (writer)
+    id = keymap_find(&s->recent, channel, strnlen(channel, EVENT_ID_MAX),
+                     source_key, strnlen(source_key, EVENT_KEY_MAX));
+  *found = false;
+  {
+    sqlite3_stmt *stmt = NULL;
+    rc = get_stmt(s,
+                  id != 0  ? S_MSG_DIGEST
+                  : writer ? S_KEY_FIND
+                           : S_MSG_LOOKUP,
+                  &stmt, err);
+    if (rc < 0)
+      return rc;
+    if (id != 0) {
+      sqlite3_bind_int64(stmt, 1, id);
+    } else {
+      bind_text(stmt, 1, channel, EVENT_ID_MAX);
+      bind_text(stmt, 2, source_key, EVENT_KEY_MAX);
     }
-    *found = true;
-    rc = 0;
-  } else if (rc == SQLITE_DONE) {
-    *found = false;
-    rc = 0;
-  } else {
-    rc = db_error(s->db, rc, "look up message", err);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+      if (digest_out != NULL) {
+        const void *d = sqlite3_column_blob(stmt, 0);
+        int len = sqlite3_column_bytes(stmt, 0);
+        memset(digest_out, 0, STORE_DIGEST_BYTES);
+        if (d != NULL)
+          memcpy(digest_out, d,
+                 len < STORE_DIGEST_BYTES ? (size_t)len : STORE_DIGEST_BYTES);
+      }
+      *found = true;
+      rc = 0;
+    } else if (rc == SQLITE_DONE) {
+      rc = 0;
+    } else {
+      rc = db_error(s->db, rc, "look up message", err);
+    }
+    sqlite3_reset(stmt);
   }
-  sqlite3_reset(stmt);
   return rc;
 }
 
@@ -690,9 +1224,33 @@ static int sqlite_message_put(struct store *st, const struct store_message *m,
                               int64_t *id_out, struct error *err) {
   struct sqlite_store *s = sq(st);
   sqlite3_stmt *stmt = NULL;
+  int64_t id;
   int rc = tx_alive(s, err);
-  if (rc == 0)
-    rc = get_stmt(s, S_MSG_PUT, &stmt, err);
+  size_t chlen = strnlen(m->channel, EVENT_ID_MAX);
+  size_t keylen = strnlen(m->source_key, EVENT_KEY_MAX);
+  /* The key must be in neither the recent keys nor message_keys. */
+  if (rc == 0 && !s->keys_ready)
+    rc = keys_load(s, err);
+  if (rc < 0)
+    return rc;
+  if (keymap_find(&s->recent, m->channel, chlen, m->source_key, keylen) != 0)
+    return error_set(err, ERR_EXISTS,
+                     "message '%s' of channel '%s' is already stored",
+                     m->source_key, m->channel);
+  rc = get_stmt(s, S_KEY_EXISTS, &stmt, err);
+  if (rc < 0)
+    return rc;
+  bind_text(stmt, 1, m->channel, EVENT_ID_MAX);
+  bind_text(stmt, 2, m->source_key, EVENT_KEY_MAX);
+  rc = sqlite3_step(stmt);
+  sqlite3_reset(stmt);
+  if (rc == SQLITE_ROW)
+    return error_set(err, ERR_EXISTS,
+                     "message '%s' of channel '%s' is already stored",
+                     m->source_key, m->channel);
+  if (rc != SQLITE_DONE)
+    return db_error(s->db, rc, "look up message", err);
+  rc = get_stmt(s, S_MSG_PUT, &stmt, err);
   if (rc < 0)
     return rc;
   bind_text(stmt, 1, m->channel, EVENT_ID_MAX);
@@ -703,19 +1261,13 @@ static int sqlite_message_put(struct store *st, const struct store_message *m,
   sqlite3_bind_int64(stmt, 6, (sqlite3_int64)m->flags);
   bind_blob(stmt, 7, m->sealed, m->sealed_len);
   rc = sqlite3_step(stmt);
-  if (rc == SQLITE_DONE) {
-    *id_out = sqlite3_last_insert_rowid(s->db);
-    rc = 0;
-  } else if (rc == SQLITE_CONSTRAINT_UNIQUE ||
-             rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
-    rc = error_set(err, ERR_EXISTS,
-                   "message '%s' of channel '%s' is already stored",
-                   m->source_key, m->channel);
-  } else {
-    rc = db_error(s->db, rc, "store message", err);
-  }
   sqlite3_reset(stmt);
-  return rc;
+  if (rc != SQLITE_DONE)
+    return db_error(s->db, rc, "store message", err);
+  id = sqlite3_last_insert_rowid(s->db);
+  keymap_put(&s->recent, m->channel, chlen, m->source_key, keylen, id);
+  *id_out = id;
+  return 0;
 }
 
 static int sqlite_event_append(struct store *st, int64_t message_id,

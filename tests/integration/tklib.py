@@ -183,6 +183,8 @@ class Server:
         X-Access-Reason. Pass token="" or reason="" to send none."""
         token = self.token if token is None else token
         reason = self.reason if reason is None else reason
+        if method == "GET" and path.startswith("/api/v1/bedboard") and token:
+            self.wait_board_published(token)
         h = dict(headers or {})
         if token:
             h["Authorization"] = "Bearer " + token
@@ -196,6 +198,28 @@ class Server:
             return r.status, data, {k.lower(): v for k, v in r.getheaders()}
         finally:
             c.close()
+
+    def wait_board_published(self, token, timeout=10.0):
+        """Waits until the bed board readers see has caught up with the last
+        commit: the writer publishes it at most every 10 ms, so a board read
+        right after an ACK may be one publication behind (docs/API.md,
+        /api/v1/status "bedboard.published")."""
+        deadline = time.time() + timeout
+        while True:
+            c = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=10)
+            try:
+                c.request("GET", "/api/v1/status",
+                          headers={"Authorization": "Bearer " + token})
+                r = c.getresponse()
+                body = r.read().decode("utf-8")
+            finally:
+                c.close()
+            if r.status != 200:
+                return  # the caller's own request will show why
+            if json.loads(body).get("bedboard", {}).get("published", True):
+                return
+            check(time.time() < deadline, "bed board not published within %.0f s" % timeout)
+            time.sleep(0.005)
 
     def get(self, path, token=None, reason=None, headers=None):
         """GET: (status, body text). Raises nothing for 4xx/5xx."""

@@ -1668,6 +1668,135 @@ static void test_deferred_sync(void **state) {
   store_close(ro);
 }
 
+/* The resend keys (migration 002): recent keys in the writer's hash
+ * table, merged into message_keys in batches of 16,384; a key is found,
+ * and refused again, before and after the merge, from the writer, from a
+ * reader and after a reopen, and a rolled-back put leaves no key. */
+static void test_message_keys_merge(void **state) {
+  struct fixture *f = *state;
+  struct store *st = open_ok(f->path, STORE_CREATE);
+  struct store *ro = NULL;
+  struct store_message m;
+  struct error err;
+  unsigned char d[STORE_DIGEST_BYTES], want[STORE_DIGEST_BYTES];
+  const char *probe[] = {"K0", "K8000", "K16999", "K17499"};
+  char key[32], upto[32];
+  bool found = false;
+  int64_t id = 0;
+  for (int g = 0; g < 35; g++) {
+    ok(store_begin(st, &err), &err);
+    for (int i = 0; i < 500; i++) {
+      snprintf(key, sizeof key, "K%d", g * 500 + i);
+      put_msg(st, "lifecare", key);
+    }
+    ok(store_commit(st, &err), &err);
+  }
+  /* the first 16,500 were merged at the commit that passed 16,384 */
+  ok(store_meta_get(st, "message_keys_upto", upto, sizeof upto, &found, &err),
+     &err);
+  assert_true(found);
+  assert_int_equal(atoll(upto), 16500);
+  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM message_keys"),
+                   16500);
+  memset(&m, 0, sizeof m);
+  m.channel = "lifecare";
+  m.msg_type = "ADT^A01";
+  for (int pass = 0; pass < 2; pass++) {
+    ro = open_ok(f->path, STORE_READONLY);
+    for (size_t i = 0; i < sizeof probe / sizeof probe[0]; i++) {
+      digest_of(probe[i], want);
+      /* the writer, inside and outside a transaction, and a reader */
+      ok(store_begin(st, &err), &err);
+      ok(store_message_lookup(st, "lifecare", probe[i], &found, d, &err), &err);
+      assert_true(found);
+      assert_memory_equal(d, want, sizeof d);
+      m.source_key = probe[i];
+      error_clear(&err);
+      assert_int_equal(store_message_put(st, &m, &id, &err), ERR_EXISTS);
+      ok(store_commit(st, &err), &err);
+      ok(store_message_lookup(st, "lifecare", probe[i], &found, d, &err), &err);
+      assert_true(found);
+      found = false;
+      ok(store_message_lookup(ro, "lifecare", probe[i], &found, d, &err), &err);
+      assert_true(found);
+      assert_memory_equal(d, want, sizeof d);
+    }
+    /* another channel, and a key never sent */
+    ok(store_message_lookup(ro, "pegasos", "K0", &found, d, &err), &err);
+    assert_false(found);
+    ok(store_message_lookup(ro, "lifecare", "K17500", &found, d, &err), &err);
+    assert_false(found);
+    store_close(ro);
+    /* a rolled-back put leaves no key behind */
+    ok(store_begin(st, &err), &err);
+    snprintf(key, sizeof key, "R%d", pass);
+    put_msg(st, "lifecare", key);
+    store_rollback(st);
+    ok(store_begin(st, &err), &err);
+    ok(store_message_lookup(st, "lifecare", key, &found, d, &err), &err);
+    assert_false(found);
+    put_msg(st, "lifecare", key);
+    ok(store_commit(st, &err), &err);
+    /* and again after a reopen: the recent keys are loaded anew */
+    store_close(st);
+    st = open_ok(f->path, 0);
+  }
+  store_close(st);
+  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM messages"), 17502);
+}
+
+/* Two writers on one file: each sees the other's recent keys (reloaded
+ * when the other wrote), a refused put leaves its transaction usable, and
+ * a key that differs only in its channel, or is a prefix of another, is
+ * a different key. */
+static void test_message_keys_two_writers(void **state) {
+  struct fixture *f = *state;
+  struct store *a = open_ok(f->path, STORE_CREATE);
+  struct store *b = open_ok(f->path, 0);
+  struct store_message m;
+  struct error err;
+  unsigned char d[STORE_DIGEST_BYTES], want[STORE_DIGEST_BYTES];
+  bool found = false;
+  int64_t id = 0;
+  ok(store_begin(a, &err), &err);
+  put_msg(a, "lifecare", "A1");
+  ok(store_commit(a, &err), &err);
+  ok(store_begin(b, &err), &err); /* b loads its keys: A1 */
+  put_msg(b, "lifecare", "B1");
+  ok(store_commit(b, &err), &err);
+  ok(store_begin(a, &err), &err); /* b wrote: a reloads and sees B1 */
+  memset(&m, 0, sizeof m);
+  m.channel = "lifecare";
+  m.source_key = "B1";
+  m.msg_type = "ADT^A01";
+  error_clear(&err);
+  assert_int_equal(store_message_put(a, &m, &id, &err), ERR_EXISTS);
+  digest_of("B1", want);
+  ok(store_message_lookup(a, "lifecare", "B1", &found, d, &err), &err);
+  assert_true(found);
+  assert_memory_equal(d, want, sizeof d);
+  /* the transaction goes on after the refusal */
+  put_msg(a, "pegasos", "B1");
+  put_msg(a, "lifecare", "B");
+  put_msg(a, "lifecare", "B10");
+  ok(store_message_lookup(a, "lifecare", "B", &found, d, &err), &err);
+  assert_true(found);
+  digest_of("B", want);
+  assert_memory_equal(d, want, sizeof d);
+  ok(store_commit(a, &err), &err);
+  ok(store_begin(b, &err), &err);
+  m.channel = "pegasos";
+  error_clear(&err);
+  assert_int_equal(store_message_put(b, &m, &id, &err), ERR_EXISTS);
+  found = true;
+  ok(store_message_lookup(b, "lifecare", "B2", &found, d, &err), &err);
+  assert_false(found);
+  store_rollback(b);
+  store_close(b);
+  store_close(a);
+  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM messages"), 5);
+}
+
 int main(void) {
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1692,6 +1821,8 @@ int main(void) {
       T(test_created_private),
       T(test_crash_sigkill),
       T(test_deferred_sync),
+      T(test_message_keys_merge),
+      T(test_message_keys_two_writers),
   };
 #undef T
   return cmocka_run_group_tests(tests, NULL, NULL);
