@@ -47,6 +47,7 @@
 
 #include "buf.h"
 #include "calendar.h"
+#include "rng.h"
 #include "chrono.h"
 #include "event.h"
 #include "gen.h"
@@ -179,58 +180,10 @@ static const struct group_def groups[T3__GROUPS] = {
 
 /* ------------------------------------------------------------ random */
 
-/* xoshiro256** seeded through splitmix64, as in gen.c (kept separate so
- * the two generators' streams are independent). */
-struct rng {
-  uint64_t s[4];
-};
-
-static uint64_t splitmix64(uint64_t *x) {
-  uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static void rng_seed(struct rng *r, uint64_t seed) {
-  uint64_t x = seed ^ 0x5c4ed0f1e5ab1e5ULL;
-  for (int i = 0; i < 4; i++)
-    r->s[i] = splitmix64(&x);
-}
-
-static uint64_t rng_next(struct rng *r) {
-  uint64_t *s = r->s;
-  uint64_t result = rotl(s[1] * 5, 7) * 9;
-  uint64_t t = s[1] << 17;
-  s[2] ^= s[0];
-  s[3] ^= s[1];
-  s[1] ^= s[2];
-  s[0] ^= s[3];
-  s[2] ^= t;
-  s[3] = rotl(s[3], 45);
-  return result;
-}
-
-static double rng_unit(struct rng *r) {
-  return (double)(rng_next(r) >> 11) * 0x1.0p-53;
-}
-
-static uint32_t rng_below(struct rng *r, uint32_t n) {
-  return (uint32_t)(((rng_next(r) >> 32) * (uint64_t)n) >> 32);
-}
-
-static bool rng_chance(struct rng *r, double p) { return rng_unit(r) < p; }
-
-/* Whole seconds uniform in [lo, hi] (ms, lo a whole second), as ms. */
-static int64_t rng_ms(struct rng *r, int64_t lo, int64_t hi) {
-  int64_t span = (hi - lo) / SEC;
-  if (span <= 0)
-    return lo;
-  if (span > UINT32_MAX - 1)
-    span = UINT32_MAX - 1;
-  return lo + (int64_t)rng_below(r, (uint32_t)(span + 1)) * SEC;
+/* The stream (rng.h), seeded apart from gen.c's so that the two
+ * generators' streams are independent for the same seed. */
+static void sched_seed(struct rng *r, uint64_t seed) {
+  rng_seed(r, seed ^ 0x5c4ed0f1e5ab1e5ULL);
 }
 
 static uint64_t hash_str(uint64_t h, const char *s) {
@@ -463,7 +416,7 @@ static void person_get(const struct gs *g, uint32_t station, uint64_t person,
   snprintf(p->hetu, sizeof p->hetu, "%02u%02u%02u%c%03u%c", (unsigned)d % 100u,
            (unsigned)m % 100u, (unsigned)y % 100u, hetu_century_sign(y),
            (unsigned)zzz % 1000u, hetu_checksum_char(d, m, y % 100, zzz));
-  p->h = splitmix64(&x);
+  p->h = rng_splitmix64(&x);
   p->swedish = (double)(p->h >> 11) * 0x1.0p-53 < g->st[station].sv_share;
 }
 
@@ -566,7 +519,7 @@ static int build_plan(struct gs *g, uint64_t seed, struct error *err) {
     const struct org_unit *muni =
         s->unit->parent != NULL ? org_unit_find(g->org, s->unit->parent) : NULL;
     int lead;
-    uint64_t r = splitmix64(&x);
+    uint64_t r = rng_splitmix64(&x);
     if (s->strained)
       lead = STRAINED_LEAD_MIN +
              (int)(r % (STRAINED_LEAD_MAX - STRAINED_LEAD_MIN + 1));
@@ -616,7 +569,7 @@ static int build_plan(struct gs *g, uint64_t seed, struct error *err) {
           struct prof *p = &g->profs[k++];
           uint64_t x = hash_str(seed ^ ((uint64_t)gi << 40) ^ (uint64_t)n,
                                 g->st[i].unit->id);
-          uint64_t r1 = splitmix64(&x), r2 = splitmix64(&x);
+          uint64_t r1 = rng_splitmix64(&x), r2 = rng_splitmix64(&x);
           snprintf(p->id, sizeof p->id, "%.30s-%s%d", g->st[i].loc,
                    groups[gi].letter, n + 1);
           p->station = (uint16_t)i;
@@ -628,7 +581,7 @@ static int build_plan(struct gs *g, uint64_t seed, struct error *err) {
           p->dayoff = (double)(r2 >> 11) * 0x1.0p-53 < P_PART_TIME
                           ? (uint8_t)(1 + (r2 % 5))
                           : 0;
-          p->name_h = splitmix64(&x);
+          p->name_h = rng_splitmix64(&x);
         }
     g->nprofs = total;
   }
@@ -1454,12 +1407,12 @@ static int setup(struct gs *g, const struct gensched_options *opt, bool fhir,
       if (g->st[i].fhir_loc == NULL)
         return error_set(err, ERR_CONFIG, "FHIR channel '%s' does not map '%s'",
                          g->fch->id, g->st[i].unit->id);
-  rng_seed(&g->rng, opt->seed);
+  sched_seed(&g->rng, opt->seed);
   {
     uint64_t x = hash_str(1469598103934665603ULL ^ opt->seed, g->ch->id) ^
                  ((uint64_t)(uint32_t)opt->from << 20) ^ (uint64_t)opt->days;
     snprintf(g->ctl_prefix, sizeof g->ctl_prefix, "TKS%08X0",
-             (unsigned)(splitmix64(&x) & 0xffffffffu));
+             (unsigned)(rng_splitmix64(&x) & 0xffffffffu));
   }
   g->ring = (size_t)g->horizon + 4;
   g->dates = mem_calloc(g->ring, sizeof *g->dates);
