@@ -470,13 +470,33 @@ int adt_map_person(const struct hl7_msg *msg, const struct hl7_seg *pid,
   return 0;
 }
 
+/* Appends 'len' bytes at 'p', stopping at a NUL (as "%.*s" does), to the
+ * 'n' bytes in 'out' (room for 'cap' bytes and a NUL); truncates. Returns the
+ * new length; out[new length] is NUL. */
+static size_t put_bytes(char *out, size_t cap, size_t n, const char *p,
+                        size_t len) {
+  size_t k = p != NULL ? strnlen(p, len) : 0;
+  if (k > cap - 1 - n)
+    k = cap - 1 - n;
+  if (k > 0)
+    memcpy(out + n, p, k);
+  out[n + k] = '\0';
+  return n + k;
+}
+
+static size_t put_cstr(char *out, size_t cap, size_t n, const char *s) {
+  return put_bytes(out, cap, n, s, strlen(s));
+}
+
 /* Pseudonym of "<channel>|<id>" in 'domain' (as siu.c does). */
 static void pseudo_id(const struct privacy_keys *keys, const char *domain,
                       const struct org_channel *ch, struct hl7_span id,
                       char out[EVENT_PSEUDO_MAX]) {
   char tmp[EVENT_ID_MAX + ID_MAX + 2];
-  int n = snprintf(tmp, sizeof tmp, "%s|%.*s", ch->id, (int)id.len, id.p);
-  privacy_pseudonym(keys, domain, tmp, (size_t)n, out);
+  size_t n = put_cstr(tmp, sizeof tmp, 0, ch->id);
+  n = put_cstr(tmp, sizeof tmp, n, "|");
+  n = put_bytes(tmp, sizeof tmp, n, id.p, id.len);
+  privacy_pseudonym(keys, domain, tmp, n, out);
 }
 
 /* True when an A03 with patient class 'cls' at 'unit' is also a visit. */
@@ -627,13 +647,15 @@ int adt_map(const struct hl7_msg *msg, const struct org *org,
   visit = field(msg, pv1, 19, 0, 1);
   {
     char ep[EVENT_ID_MAX + EVENT_KEY_MAX + 2 * EVENT_PSEUDO_MAX];
-    int n;
-    if (visit.len > 0 && visit.len < EVENT_KEY_MAX)
-      n = snprintf(ep, sizeof ep, "%s|visit|%.*s", ch->id, (int)visit.len,
-                   visit.p);
-    else
-      n = snprintf(ep, sizeof ep, "%s|person|%s", ch->id, ev->subject);
-    privacy_pseudonym(keys, "episode", ep, (size_t)n, ev->episode);
+    size_t n = put_cstr(ep, sizeof ep, 0, ch->id);
+    if (visit.len > 0 && visit.len < EVENT_KEY_MAX) {
+      n = put_cstr(ep, sizeof ep, n, "|visit|");
+      n = put_bytes(ep, sizeof ep, n, visit.p, visit.len);
+    } else {
+      n = put_cstr(ep, sizeof ep, n, "|person|");
+      n = put_cstr(ep, sizeof ep, n, ev->subject);
+    }
+    privacy_pseudonym(keys, "episode", ep, n, ev->episode);
   }
 
   /* Attributes. */

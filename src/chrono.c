@@ -23,7 +23,9 @@
  *
  * Thread safety: the Helsinki zone is created once under pthread_once and
  * never modified or freed afterwards (it stays reachable for the life of the
- * process). Everything else is reentrant. */
+ * process). chrono_zone_offset keeps a per-thread hint of the last table
+ * interval it found (_Thread_local, checked against the zone before use).
+ * Everything else is reentrant. */
 #include "chrono.h"
 
 #include <pthread.h>
@@ -650,9 +652,22 @@ out:
   return rc;
 }
 
+/* The calling thread's last table interval: zone->at[i] <= t < at[i + 1].
+ * Only a hint: it is used after checking those bounds against the zone in
+ * hand, so it answers exactly as the search would, whatever zone it was
+ * last set for. HL7 timestamps of one message, and of consecutive messages,
+ * mostly fall into the same interval. */
+static _Thread_local struct {
+  const struct chrono_zone *zone;
+  size_t i;
+} last_interval;
+
 int chrono_zone_offset(const struct chrono_zone *zone, int64_t ms) {
   int64_t t = floor_div(clamp_ms(ms), 1000);
   size_t lo, hi;
+  if (last_interval.zone == zone && last_interval.i + 1 < zone->count &&
+      zone->at[last_interval.i] <= t && t < zone->at[last_interval.i + 1])
+    return zone->off[last_interval.i];
   if (zone->count == 0)
     return zone->has_rule ? rule_offset(&zone->rule, t) : zone->first_off;
   if (t < zone->at[0])
@@ -669,6 +684,8 @@ int chrono_zone_offset(const struct chrono_zone *zone, int64_t ms) {
     else
       hi = mid;
   }
+  last_interval.zone = zone;
+  last_interval.i = lo;
   return zone->off[lo];
 }
 

@@ -3,9 +3,13 @@
  * Design: hl7_parse makes one pass over the bytes with a 256-entry class
  * table (delimiter, terminator or data), recording each segment's name and
  * extent and counting fields, repetitions, components and subcomponents only
- * to enforce the caps. Nothing is copied or allocated; the result is built in
- * a local struct and only its used part is copied to the caller, so *out is
- * untouched on failure. hl7_get re-splits one segment with memchr on request.
+ * to enforce the caps; the offset of every field separator goes into the
+ * message's fixed separator index while it has room (a segment that does not
+ * fit is left unindexed). Nothing is copied or allocated; the result is built
+ * in a local struct and only its used parts are copied to the caller, so *out
+ * is untouched on failure. hl7_get takes the field from the index (or splits
+ * an unindexed segment with memchr, which gives the same span) and splits
+ * only inside the field on request.
  * hl7_text decodes escapes with a pull decoder (raw bytes -> escape-decoded
  * bytes in the message charset -> UTF-8), run twice: once to measure, once to
  * write, so the output buffer is untouched on failure.
@@ -286,12 +290,24 @@ static int read_delims(const char *d, size_t len, size_t pos,
   return 0;
 }
 
+/* The field separator index being filled: offsets from 'base' go to
+ * at[n++] while n < cap; 'over' when a separator did not fit. */
+struct fsep_rec {
+  uint32_t *at;
+  unsigned n;
+  unsigned cap;
+  size_t base;
+  bool over;
+};
+
 /* Scans one segment's delimiters from d[*ip] up to its terminator (or the
- * end), counting against the caps. '*field' is the HL7 number of the field
- * the scan starts in. Returns 0 with *ip at the terminator, or ERR_TOOBIG
- * with *ip at the offending delimiter and *what naming the cap. */
+ * end), counting against the caps and recording field separators in *fr.
+ * '*field' is the HL7 number of the field the scan starts in. Returns 0 with
+ * *ip at the terminator, or ERR_TOOBIG with *ip at the offending delimiter
+ * and *what naming the cap. */
 static int scan_segment(const unsigned char *cls, const char *d, size_t len,
-                        size_t *ip, unsigned *field, const char **what) {
+                        size_t *ip, unsigned *field, struct fsep_rec *fr,
+                        const char **what) {
   size_t i = *ip;
   unsigned reps = 1;
   unsigned comps = 1;
@@ -305,6 +321,10 @@ static int scan_segment(const unsigned char *cls, const char *d, size_t len,
     switch (cls[(unsigned char)d[i]]) {
     case C_FIELD:
       reps = comps = subs = 1;
+      if (fr->n < fr->cap)
+        fr->at[fr->n++] = (uint32_t)(i - fr->base);
+      else
+        fr->over = true;
       if (++*field > HL7_MAX_FIELDS) {
         *what = "fields";
         rc = ERR_TOOBIG;
@@ -363,10 +383,12 @@ static int parse(const char *d, size_t len, struct hl7_msg *m,
   size_t i = 0;
   size_t end_of_msg = 0;
   unsigned field;
+  struct fsep_rec fr;
   int rc;
 
   m->batch = false;
   m->nseg = 0;
+  m->nfsep = 0;
   if (len > HL7_MAX_MESSAGE) {
     l.hl7_code = 207;
     return fail(err, ERR_TOOBIG, &l, "message of %zu bytes exceeds the cap %u",
@@ -399,6 +421,12 @@ static int parse(const char *d, size_t len, struct hl7_msg *m,
   if (m->delims.sub >= 0)
     cls[m->delims.sub] = C_SUB;
   cls['\r'] = cls['\n'] = C_TERM;
+  fr.at = m->fsep;
+  fr.n = 0;
+  fr.cap = HL7_MAX_INDEXED_FIELDS;
+  fr.base = msh;
+  fr.over = false;
+  fr.at[fr.n++] = 3; /* MSH-1, the separator after "MSH" */
 
   /* One iteration per segment: 'pos' is its first byte, 'i' where the
    * delimiter scan starts (for MSH, the separator after MSH-2). */
@@ -406,9 +434,10 @@ static int parse(const char *d, size_t len, struct hl7_msg *m,
   for (;;) {
     const char *what = "";
     struct hl7_seg *seg;
+    unsigned first = pos == msh ? 0 : fr.n;
     l.segment = d + pos;
     l.seg_index = m->nseg;
-    if (scan_segment(cls, d, len, &i, &field, &what) < 0) {
+    if (scan_segment(cls, d, len, &i, &field, &fr, &what) < 0) {
       l.occurrence = occurrence_of(m, d + pos);
       l.field = field;
       l.offset = i;
@@ -434,6 +463,18 @@ static int parse(const char *d, size_t len, struct hl7_msg *m,
     seg->name[3] = '\0';
     seg->off = (uint32_t)(pos - msh);
     seg->len = (uint32_t)(i - pos);
+    if (fr.over) {
+      /* Did not fit: scanned on request instead; the room goes to the
+       * segments after it. */
+      fr.n = first;
+      fr.over = false;
+      seg->fidx = HL7_FSEP_NONE;
+      seg->nfsep = 0;
+    } else {
+      seg->fidx = (uint16_t)first;
+      seg->nfsep = (uint16_t)(fr.n - first);
+    }
+    m->nfsep = fr.n;
     end_of_msg = i;
     if (i < len)
       end_of_msg += (d[i] == '\r' && i + 1 < len && d[i + 1] == '\n') ? 2 : 1;
@@ -509,7 +550,8 @@ static int parse_common(const char *data, size_t len, struct hl7_msg *out,
     rc = cache_msh(data, &m, err);
   if (rc < 0)
     return rc;
-  memcpy(out, &m, offsetof(struct hl7_msg, seg) + m.nseg * sizeof m.seg[0]);
+  memcpy(out, &m, offsetof(struct hl7_msg, fsep) + m.nfsep * sizeof m.fsep[0]);
+  memcpy(out->seg, m.seg, m.nseg * sizeof m.seg[0]);
   return 0;
 }
 
@@ -560,11 +602,30 @@ static struct hl7_span seg_span(const struct hl7_msg *m,
   return span_of(m->data + seg->off, seg->len);
 }
 
+/* The n-th (0-based) piece of 'seg' split at the field separator, from the
+ * index when the segment has one: the same span nth_piece gives. */
+static struct hl7_span seg_piece(const struct hl7_msg *m,
+                                 const struct hl7_seg *seg, unsigned n) {
+  const uint32_t *at;
+  uint32_t start;
+  uint32_t end;
+  if (seg->fidx == HL7_FSEP_NONE)
+    return nth_piece(seg_span(m, seg), m->delims.field, n);
+  if (n > seg->nfsep)
+    return span_none();
+  at = m->fsep + seg->fidx;
+  start = n == 0 ? seg->off : at[n - 1] + 1;
+  end = n < seg->nfsep ? at[n] : seg->off + seg->len;
+  return span_of(m->data + start, end - start);
+}
+
 unsigned hl7_field_count(const struct hl7_msg *m, const struct hl7_seg *seg) {
   size_t n;
   if (m == NULL || seg == NULL)
     return 0;
-  n = count_byte(seg_span(m, seg), m->delims.field);
+  n = seg->fidx != HL7_FSEP_NONE
+          ? seg->nfsep
+          : count_byte(seg_span(m, seg), m->delims.field);
   return (unsigned)(seg_is_msh(seg) ? n + 1 : n);
 }
 
@@ -585,9 +646,9 @@ struct hl7_span hl7_get(const struct hl7_msg *m, const struct hl7_seg *seg,
       return span_none();
     if (field == 1)
       return s.len > 3 ? span_of(s.p + 3, 1) : span_none();
-    return nth_piece(s, m->delims.field, 1);
+    return seg_piece(m, seg, 1);
   }
-  f = nth_piece(s, m->delims.field, seg_is_msh(seg) ? field - 1 : field);
+  f = seg_piece(m, seg, seg_is_msh(seg) ? field - 1 : field);
   if (f.p == NULL)
     return f;
   if (rep == HL7_REP_ALL)
@@ -1103,18 +1164,54 @@ static int put_ts(struct buf *out, int64_t ms) {
   int64_t y;
   unsigned mo;
   unsigned d;
+  char t[19];
+  unsigned v[5];
   civil_from_days(days, &y, &mo, &d);
-  return buf_printf(out, "%04lld%02u%02u%02u%02u%02u+0000", (long long)y, mo, d,
-                    (unsigned)(sod / 3600), (unsigned)(sod / 60 % 60),
-                    (unsigned)(sod % 60));
+  /* y is 1..9999 (MS_MIN..MS_MAX): always four digits. */
+  v[0] = mo;
+  v[1] = d;
+  v[2] = (unsigned)(sod / 3600);
+  v[3] = (unsigned)(sod / 60 % 60);
+  v[4] = (unsigned)(sod % 60);
+  t[0] = (char)('0' + y / 1000 % 10);
+  t[1] = (char)('0' + y / 100 % 10);
+  t[2] = (char)('0' + y / 10 % 10);
+  t[3] = (char)('0' + y % 10);
+  for (unsigned k = 0; k < 5; k++) {
+    t[4 + 2 * k] = (char)('0' + v[k] / 10);
+    t[5 + 2 * k] = (char)('0' + v[k] % 10);
+  }
+  memcpy(t + 14, "+0000", 5);
+  return buf_append(out, t, sizeof t);
 }
 
 static int put_span(struct buf *out, struct hl7_span s) {
   return s.p != NULL ? buf_append(out, s.p, s.len) : 0;
 }
 
+/* Appends the decimal digits of 'n' (as "%u"). */
+static int put_uint(struct buf *out, unsigned n) {
+  char t[12];
+  size_t i = sizeof t;
+  do {
+    t[--i] = (char)('0' + n % 10);
+    n /= 10;
+  } while (n != 0);
+  return buf_append(out, t + i, sizeof t - i);
+}
+
 static int put_num(struct buf *out, unsigned n) {
-  return n != 0 ? buf_printf(out, "%u", n) : 0;
+  return n != 0 ? put_uint(out, n) : 0;
+}
+
+/* Appends the C string 'a', the byte 'c', and the C string 'b'. */
+static int put3(struct buf *out, const char *a, char c, const char *b) {
+  int rc = buf_puts(out, a);
+  if (rc == 0)
+    rc = buf_putc(out, c);
+  if (rc == 0)
+    rc = buf_puts(out, b);
+  return rc;
 }
 
 static bool valid_ack_code(const char *c) {
@@ -1130,7 +1227,8 @@ static int put_err_v25(struct buf *out, const struct hl7_delims *dl,
                        const struct hl7_ack_error *e, bool warning) {
   char fs = (char)dl->field;
   char cs = (char)dl->comp;
-  int rc = buf_printf(out, "ERR%c%c", fs, fs);
+  char head[5] = {'E', 'R', 'R', fs, fs};
+  int rc = buf_append(out, head, sizeof head);
   if (rc == 0 && e->segment != NULL && e->segment[0] != '\0') {
     /* ERL: segment^sequence^field^repetition^component, trailing empties
      * dropped. */
@@ -1148,12 +1246,19 @@ static int put_err_v25(struct buf *out, const struct hl7_delims *dl,
     }
   }
   if (rc == 0)
-    rc = buf_printf(out, "%c%u%c", fs, e->code, cs);
+    rc = buf_putc(out, fs);
+  if (rc == 0)
+    rc = put_uint(out, e->code);
+  if (rc == 0)
+    rc = buf_putc(out, cs);
   if (rc == 0)
     rc = escape_into(dl, code_name(e->code), strlen(code_name(e->code)), out);
-  if (rc == 0)
-    rc = buf_printf(out, "%cHL70357%c%c%c%c%c%c", cs, fs, warning ? 'W' : 'E',
-                    fs, fs, fs, fs);
+  if (rc == 0) {
+    char tail[14] = {cs,  'H', 'L', '7', '0',
+                     '3', '5', '7', fs,  warning ? 'W' : 'E',
+                     fs,  fs,  fs,  fs};
+    rc = buf_append(out, tail, sizeof tail);
+  }
   if (rc == 0 && e->text != NULL)
     rc = escape_into(dl, e->text, strlen(e->text), out);
   if (rc == 0)
@@ -1169,7 +1274,7 @@ static int put_err_old(struct buf *out, const struct hl7_delims *dl,
   const char *text =
       e->text != NULL && e->text[0] != '\0' ? e->text : code_name(e->code);
   bool have_seg = e->segment != NULL && e->segment[0] != '\0';
-  int rc = buf_printf(out, "ERR%c", fs);
+  int rc = put3(out, "ERR", fs, "");
   if (rc == 0 && have_seg)
     rc = escape_into(dl, e->segment, strlen(e->segment), out);
   if (rc == 0)
@@ -1181,13 +1286,15 @@ static int put_err_old(struct buf *out, const struct hl7_delims *dl,
   if (rc == 0)
     rc = put_num(out, e->field);
   if (rc == 0)
-    rc = buf_printf(out, "%c%u", cs, e->code);
+    rc = buf_putc(out, cs);
+  if (rc == 0)
+    rc = put_uint(out, e->code);
   if (rc == 0 && dl->sub >= 0) {
     rc = buf_putc(out, (char)dl->sub);
     if (rc == 0)
       rc = escape_into(dl, text, strlen(text), out);
     if (rc == 0)
-      rc = buf_printf(out, "%cHL70357", (char)dl->sub);
+      rc = put3(out, "", (char)dl->sub, "HL70357");
   }
   if (rc == 0)
     rc = buf_putc(out, '\r');
@@ -1226,7 +1333,7 @@ static int ack_build(const struct hl7_msg *in, struct hl7_span salvaged,
   orig = out->len;
 
   /* MSH */
-  rc = buf_printf(out, "MSH%c", fs);
+  rc = put3(out, "MSH", fs, "");
   if (rc == 0)
     rc = in != NULL ? put_span(out, in->encoding) : buf_puts(out, "^~\\&");
   for (unsigned f = 0; rc == 0 && f < 4; f++) {
@@ -1240,7 +1347,9 @@ static int ack_build(const struct hl7_msg *in, struct hl7_span salvaged,
   if (rc == 0)
     rc = put_ts(out, now_ms);
   if (rc == 0)
-    rc = buf_printf(out, "%c%cACK", fs, fs);
+    rc = buf_putc(out, fs);
+  if (rc == 0)
+    rc = put3(out, "", fs, "ACK");
   /* MSH-9: ACK^trigger^ACK; before v2.3.1 no structure component. */
   if (rc == 0 && (ver >= 231 || (in != NULL && in->trigger.len > 0))) {
     rc = buf_putc(out, cs);
@@ -1248,7 +1357,7 @@ static int ack_build(const struct hl7_msg *in, struct hl7_span salvaged,
       rc = put_span(out, in->trigger);
   }
   if (rc == 0 && ver >= 231)
-    rc = buf_printf(out, "%cACK", cs);
+    rc = put3(out, "", cs, "ACK");
   if (rc == 0)
     rc = buf_putc(out, fs);
   if (rc == 0)
@@ -1270,7 +1379,9 @@ static int ack_build(const struct hl7_msg *in, struct hl7_span salvaged,
 
   /* MSA */
   if (rc == 0)
-    rc = buf_printf(out, "MSA%c%s%c", fs, ack_code, fs);
+    rc = put3(out, "MSA", fs, ack_code);
+  if (rc == 0)
+    rc = buf_putc(out, fs);
   if (rc == 0)
     rc = in != NULL ? put_span(out, in->control_id)
                     : escape_into(&dl, salvaged.p, salvaged.len, out);

@@ -6,8 +6,11 @@
  * v2.7 truncation character is recognised). Segments end with CR, LF or
  * CR LF; blank lines (empty, or holding only SP, HT, VT, FF or FS bytes) are
  * skipped anywhere; a UTF-8 BOM before the first segment is skipped; all other
- * bytes, trailing spaces included, are data. Fields, repetitions, components
- * and subcomponents are found on request (hl7_get scans one segment); escape
+ * bytes, trailing spaces included, are data. hl7_parse records where each
+ * field separator is (up to HL7_MAX_INDEXED_FIELDS in one message), so
+ * hl7_get finds a field without scanning; repetitions, components and
+ * subcomponents are found on request within the field (a segment beyond the
+ * index is scanned, with the same result); escape
  * sequences and the MSH-18 character set are decoded only on request
  * (hl7_text). Batch files (FHS/BHS ... BTS/FTS) are accepted: hl7_parse
  * returns the first message and says where the next one starts (see
@@ -43,6 +46,9 @@
 #define HL7_MAX_COMPONENTS 256u              /* components of one repetition */
 #define HL7_MAX_SUBCOMPONENTS 256u           /* subcomponents of a component */
 #define HL7_MAX_CONTROL_ID 199u /* bytes of a salvaged MSH-10 (v2.7 length) */
+/* Field separators indexed per message; not an input cap: segments past it
+ * are simply not indexed (hl7_get scans them). */
+#define HL7_MAX_INDEXED_FIELDS 2048u
 
 /* Pass as 'rep' to hl7_get for the whole field, all repetitions. */
 #define HL7_REP_ALL 0xFFFFFFFFu
@@ -78,16 +84,21 @@ enum hl7_charset {
 };
 
 /* One segment: its name (NUL-terminated) and its bytes, without the
- * terminator, at msg->data + off. */
+ * terminator, at msg->data + off. Its field separators, when indexed, are
+ * msg->fsep[fidx .. fidx + nfsep - 1] (offsets from msg->data, ascending);
+ * fidx == HL7_FSEP_NONE means not indexed. */
+#define HL7_FSEP_NONE 0xFFFFu
 struct hl7_seg {
   char name[4];
   uint32_t off;
   uint32_t len;
+  uint16_t fidx;
+  uint16_t nfsep;
 };
 
-/* A parsed message. Callers embed it (about 25 KiB, mostly the segment
- * index); it points into the parsed buffer and holds no other resources, so
- * there is nothing to free. Fields are read-only for callers. */
+/* A parsed message. Callers embed it (about 41 KiB, mostly the segment and
+ * field indexes); it points into the parsed buffer and holds no other
+ * resources, so there is nothing to free. Fields are read-only for callers. */
 struct hl7_msg {
   const char *data; /* the message: MSH up to the end of its last segment */
   size_t len;       /* bytes at data, terminator of the last segment included */
@@ -113,6 +124,8 @@ struct hl7_msg {
   struct hl7_span version;       /* MSH-12.1 */
   struct hl7_span charset_name;  /* MSH-18, first repetition */
   unsigned nseg;
+  unsigned nfsep; /* used entries of fsep */
+  uint32_t fsep[HL7_MAX_INDEXED_FIELDS];
   struct hl7_seg seg[HL7_MAX_SEGMENTS];
 };
 
@@ -136,7 +149,7 @@ struct hl7_error {
  *              MSH-9 missing;
  *   ERR_TOOBIG len > HL7_MAX_MESSAGE or another cap exceeded;
  * leaves *out untouched and, when 'err' is not NULL, fills it. Single pass,
- * no allocation, about 25 KiB of stack. Thread-safe. */
+ * no allocation, about 41 KiB of stack. Thread-safe. */
 NODISCARD int hl7_parse(const char *data, size_t len, struct hl7_msg *out,
                         struct hl7_error *err);
 
@@ -170,8 +183,9 @@ unsigned hl7_field_count(const struct hl7_msg *m, const struct hl7_seg *seg);
  * characters, both returned whole and never split), 'rep' 0-based (or
  * HL7_REP_ALL for the whole field with comp == sub == 0), 'comp' and 'sub'
  * 1-based with 0 meaning the whole repetition / component. Returns raw bytes
- * (escapes not decoded) or {NULL, 0} when absent. Scans the segment; never
- * fails. */
+ * (escapes not decoded) or {NULL, 0} when absent. Finds the field through
+ * the separator index (or by scanning a segment that is not indexed), then
+ * scans within the field; never fails. */
 struct hl7_span hl7_get(const struct hl7_msg *m, const struct hl7_seg *seg,
                         unsigned field, unsigned rep, unsigned comp,
                         unsigned sub);
@@ -254,7 +268,7 @@ NODISCARD int hl7_ack_build(const struct hl7_msg *in, const char *ack_code,
 /* Acknowledges bytes hl7_parse rejected: when the MSH segment alone parses
  * (hl7_parse_header) the ACK is built from it as hl7_ack_build does; else
  * with defaults and MSA-2 = hl7_salvage_control_id's result (empty when none).
- * Same returns as hl7_ack_build. Uses about 50 KiB of stack. */
+ * Same returns as hl7_ack_build. Uses about 82 KiB of stack. */
 NODISCARD int hl7_ack_build_raw(const char *data, size_t len,
                                 const char *ack_code,
                                 const char *ack_control_id, int64_t now_ms,

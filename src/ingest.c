@@ -12,6 +12,12 @@
  *    anything of the group (fail-stop), and the next start rebuilds the
  *    projections from what is durable.
  *  - Counters are summed per group and written once per group.
+ *  - An HL7 item is one allocation (item, message, sealed copy). Items for
+ *    messages up to ITEM_POOL_MSG bytes all have one size and are kept for
+ *    reuse in a small per-thread cache (pthread key, freed at thread exit):
+ *    an I/O thread frees the item it acknowledged and takes it again for its
+ *    next message, instead of the allocator growing and trimming its arena
+ *    (a page fault per message).
  *
  * Invariants: see ingest.h. The writer thread is the only user of 'wst'
  * (the write connection) and of the bed board's mutators; 'rst' (the read
@@ -65,6 +71,8 @@ struct ingest_item {
   struct ingest_item *next;
   char *data;
   size_t len;
+  bool inline_bufs; /* data and sealed live in this item's allocation */
+  bool pooled;      /* of size POOLED_ITEM_SIZE: may go to a thread's cache */
   bool parsed;
   const struct org_channel *ch;
   enum prep prep;
@@ -95,7 +103,7 @@ struct ingest_item {
   size_t nbsch;
   struct event *bev;
   size_t nbev;
-  struct hl7_msg msg; /* last: about 25 KiB, filled by hl7_parse, not zeroed */
+  struct hl7_msg msg; /* last: about 41 KiB, filled by hl7_parse, not zeroed */
 };
 
 struct counter_delta {
@@ -178,14 +186,98 @@ const char *ingest_item_reason(const struct ingest_item *item) {
              : item->aerr.text;
 }
 
+/* ---- the per-thread item cache ----------------------------------------- */
+
+#define ITEM_POOL_MSG 8192u /* messages up to this many bytes: pooled items */
+#define ITEM_POOL_MAX 64u   /* items one thread keeps */
+#define POOLED_ITEM_SIZE                                                       \
+  (sizeof(struct ingest_item) + ITEM_POOL_MSG + 1 + PRIVACY_SEAL_OVERHEAD +    \
+   ITEM_POOL_MSG)
+
+struct item_cache {
+  struct ingest_item *head;
+  unsigned n;
+};
+
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+static pthread_key_t cache_key;
+static bool cache_usable; /* set once by cache_init */
+
+static void cache_destroy(void *p) {
+  struct item_cache *c = p;
+  while (c->head != NULL) {
+    struct ingest_item *it = c->head;
+    c->head = it->next;
+    mem_free(it);
+  }
+  mem_free(c);
+}
+
+static void cache_init(void) {
+  cache_usable = pthread_key_create(&cache_key, cache_destroy) == 0;
+}
+
+/* The calling thread's cache, created when 'create'; NULL if none. */
+static struct item_cache *thread_cache(bool create) {
+  struct item_cache *c;
+  pthread_once(&cache_once, cache_init);
+  if (!cache_usable)
+    return NULL;
+  c = pthread_getspecific(cache_key);
+  if (c == NULL && create) {
+    c = mem_calloc(1, sizeof *c);
+    if (pthread_setspecific(cache_key, c) != 0) {
+      mem_free(c);
+      c = NULL;
+    }
+  }
+  return c;
+}
+
+/* An HL7 item with room for 'len' message bytes and their sealed copy;
+ * zeroed up to 'msg', data and sealed pointing into it. */
+static struct ingest_item *item_alloc_hl7(size_t len) {
+  struct ingest_item *it = NULL;
+  bool pooled = len <= ITEM_POOL_MSG;
+  if (pooled) {
+    struct item_cache *c = thread_cache(true);
+    if (c != NULL && c->head != NULL) {
+      it = c->head;
+      c->head = it->next;
+      c->n--;
+    } else {
+      it = mem_alloc(POOLED_ITEM_SIZE);
+    }
+  } else {
+    it = mem_alloc(sizeof *it + len + 1 + privacy_sealed_len(len));
+  }
+  memset(it, 0, offsetof(struct ingest_item, msg));
+  it->inline_bufs = true;
+  it->pooled = pooled;
+  it->data = (char *)(it + 1);
+  it->sealed = (unsigned char *)it->data + len + 1;
+  return it;
+}
+
 void ingest_item_free(struct ingest_item *item) {
   if (item == NULL)
     return;
-  mem_free(item->data);
-  mem_free(item->sealed);
+  if (!item->inline_bufs) {
+    mem_free(item->data);
+    mem_free(item->sealed);
+  }
   json_decref(item->fres);
   mem_free(item->bsch);
   mem_free(item->bev);
+  if (item->pooled) {
+    struct item_cache *c = thread_cache(false);
+    if (c != NULL && c->n < ITEM_POOL_MAX) {
+      item->next = c->head;
+      c->head = item;
+      c->n++;
+      return;
+    }
+  }
   mem_free(item);
 }
 
@@ -243,15 +335,54 @@ static void span_copy(struct hl7_span s, char *out, size_t cap) {
   out[n] = '\0';
 }
 
-/* Seals the raw bytes, bound to channel and key. */
+/* Seals the raw bytes, bound to channel and key, into it->sealed (allocated
+ * here unless the item carries it inline). */
 static int seal_payload(struct ingest *in, struct ingest_item *it) {
   char ad[EVENT_ID_MAX + EVENT_KEY_MAX + 2];
-  int n = snprintf(ad, sizeof ad, "%s|%s", it->ch ? it->ch->id : "",
-                   it->source_key);
+  const char *id = it->ch ? it->ch->id : "";
+  size_t idn = strnlen(id, EVENT_ID_MAX);
+  size_t keyn = strnlen(it->source_key, EVENT_KEY_MAX);
   size_t cap = privacy_sealed_len(it->len);
-  it->sealed = mem_alloc(cap);
-  return privacy_seal(in->keys, it->data, it->len, ad, (size_t)n, it->sealed,
-                      cap, &it->sealed_len, NULL);
+  memcpy(ad, id, idn);
+  ad[idn] = '|';
+  memcpy(ad + idn + 1, it->source_key, keyn);
+  if (it->sealed == NULL)
+    it->sealed = mem_alloc(cap);
+  return privacy_seal(in->keys, it->data, it->len, ad, idn + 1 + keyn,
+                      it->sealed, cap, &it->sealed_len, NULL);
+}
+
+/* The content digest: every segment after MSH, each ended by CR whatever
+ * terminator was sent. When the message already has exactly that form
+ * (single CRs, no blank lines) the bytes are hashed in place; else a
+ * normalised copy is hashed. */
+static void digest_body(const struct hl7_msg *m,
+                        unsigned char out[STORE_DIGEST_BYTES]) {
+  unsigned nseg = hl7_segment_count(m);
+  bool in_place = nseg > 1;
+  struct buf norm;
+  for (unsigned i = 1; in_place && i < nseg; i++) {
+    const struct hl7_seg *sg = hl7_segment_at(m, i);
+    size_t end = (size_t)sg->off + sg->len;
+    in_place = end < m->len && m->data[end] == '\r' &&
+               (i + 1 == nseg || hl7_segment_at(m, i + 1)->off == end + 1);
+  }
+  if (in_place) {
+    size_t start = hl7_segment_at(m, 1)->off;
+    const struct hl7_seg *last = hl7_segment_at(m, nseg - 1);
+    privacy_digest(m->data + start, (size_t)last->off + last->len + 1 - start,
+                   out);
+    return;
+  }
+  buf_init(&norm, m->len + nseg + 1);
+  for (unsigned i = 1; i < nseg; i++) {
+    const struct hl7_seg *sg = hl7_segment_at(m, i);
+    if (buf_append(&norm, m->data + sg->off, sg->len) < 0 ||
+        buf_putc(&norm, '\r') < 0)
+      break; /* cannot happen: the cap covers every segment */
+  }
+  privacy_digest(norm.data ? norm.data : "", norm.len, out);
+  buf_release(&norm);
 }
 
 /* Parse, identify the channel, map: everything that needs no shared
@@ -281,10 +412,19 @@ static void prepare(struct ingest *in, struct ingest_item *it) {
   trig = hl7_get(&it->msg, msh, 9, 0, 2, 0);
   {
     char t[8], g[8];
+    size_t tn, gn;
     span_copy(type, t, sizeof t);
     span_copy(trig, g, sizeof g);
-    snprintf(it->msg_type, sizeof it->msg_type, "%s%s%s", t, g[0] ? "^" : "",
-             g);
+    tn = strlen(t);
+    gn = strlen(g);
+    /* "t^g" or "t": at most 7 + 1 + 7 bytes, msg_type holds 31. */
+    memcpy(it->msg_type, t, tn);
+    if (gn > 0) {
+      it->msg_type[tn] = '^';
+      memcpy(it->msg_type + tn + 1, g, gn);
+      tn += 1 + gn;
+    }
+    it->msg_type[tn] = '\0';
   }
   if (key.len < EVENT_KEY_MAX)
     span_copy(key, it->source_key, sizeof it->source_key);
@@ -308,19 +448,7 @@ static void prepare(struct ingest *in, struct ingest_item *it) {
   /* Content digest: every segment after MSH, each ended by CR whatever
    * terminator was sent, so a resend with a fresh MSH-7 or other line ends
    * still counts as the same message. */
-  {
-    struct buf norm;
-    unsigned nseg = hl7_segment_count(&it->msg);
-    buf_init(&norm, it->msg.len + nseg + 1);
-    for (unsigned i = 1; i < nseg; i++) {
-      const struct hl7_seg *sg = hl7_segment_at(&it->msg, i);
-      if (buf_append(&norm, it->msg.data + sg->off, sg->len) < 0 ||
-          buf_putc(&norm, '\r') < 0)
-        break; /* cannot happen: the cap covers every segment */
-    }
-    privacy_digest(norm.data ? norm.data : "", norm.len, it->digest);
-    buf_release(&norm);
-  }
+  digest_body(&it->msg, it->digest);
   if (siu_handles(&it->msg)) {
     rc = siu_map(&it->msg, in->org, it->ch, in->keys, it->received_at, &it->res,
                  &it->aerr);
@@ -641,21 +769,49 @@ const char *ingest_item_fhir_existing(const struct ingest_item *item) {
   return item->fexisting;
 }
 
+/* Writes "TK<started_ms>-<seq>" to 'out' exactly as snprintf with
+ * "TK%" PRId64 "-%" PRIuFAST64 would, truncated to 31 bytes and a NUL (in
+ * practice 2 + 13 + 1 + a few digits). */
+static void format_ack_id(char out[32], int64_t started_ms, uint_fast64_t seq) {
+  char t[48];
+  size_t i = sizeof t;
+  uint64_t v = seq;
+  bool neg = started_ms < 0;
+  uint64_t s = neg ? 0 - (uint64_t)started_ms : (uint64_t)started_ms;
+  size_t n;
+  do {
+    t[--i] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  t[--i] = '-';
+  do {
+    t[--i] = (char)('0' + s % 10);
+    s /= 10;
+  } while (s != 0);
+  if (neg)
+    t[--i] = '-';
+  t[--i] = 'K';
+  t[--i] = 'T';
+  n = sizeof t - i;
+  if (n > 31)
+    n = 31; /* as snprintf truncates */
+  memcpy(out, t + i, n);
+  out[n] = '\0';
+}
+
 int ingest_submit_hl7(struct ingest *in, const char *data, size_t len,
                       const char *peer, ingest_done_fn done, void *ctx) {
-  struct ingest_item *it = mem_alloc(sizeof *it);
-  memset(it, 0, offsetof(struct ingest_item, msg));
-  it->data = mem_alloc(len + 1);
+  /* One allocation: the item, then the message, then room for it sealed. */
+  struct ingest_item *it = item_alloc_hl7(len);
   memcpy(it->data, data, len);
   it->data[len] = '\0';
   it->len = len;
   it->done = done;
   it->ctx = ctx;
   it->received_at = chrono_now_ms();
-  snprintf(it->peer, sizeof it->peer, "%s", peer ? peer : "");
-  snprintf(it->ack_id, sizeof it->ack_id, "TK%" PRId64 "-%" PRIuFAST64,
-           in->started_ms,
-           (uint_fast64_t)atomic_fetch_add(&in->ack_seq, 1) + 1);
+  copy_text(it->peer, sizeof it->peer, peer ? peer : "");
+  format_ack_id(it->ack_id, in->started_ms,
+                (uint_fast64_t)atomic_fetch_add(&in->ack_seq, 1) + 1);
   prepare(in, it);
   if (seal_payload(in, it) < 0) {
     /* Cannot happen with a loaded key; never store plain bytes. */

@@ -29,8 +29,15 @@
  *     followed by an fsync of the directory; writers (rotate, prune) hold
  *     an exclusive flock on the current file, so they serialise.
  *
+ * Nonces for sealing are random (libsodium's randombytes, the kernel's
+ * getrandom), drawn NONCE_POOL at a time into a per-thread buffer, each
+ * used once: one system call per NONCE_POOL sealed payloads instead of one
+ * per payload. A fork forgets the forking thread's unused nonces
+ * (pthread_atfork), so parent and child never share one.
+ *
  * Thread safety: sodium_init runs once (pthread_once). A loaded key set is
- * never modified, so it may be shared between threads. */
+ * never modified, so it may be shared between threads. The nonce buffer is
+ * per thread (_Thread_local). */
 #include "privacy.h"
 
 #include <errno.h>
@@ -802,6 +809,44 @@ void privacy_digest(const void *data, size_t len,
   (void)crypto_generichash(out, PRIVACY_DIGEST_BYTES, data, len, NULL, 0);
 }
 
+/* ---- nonces ----------------------------------------------------------------
+ */
+
+#define NONCE_BYTES crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define NONCE_POOL 64 /* nonces drawn per refill */
+
+static _Thread_local struct {
+  unsigned char b[NONCE_POOL * NONCE_BYTES];
+  unsigned left; /* unused nonces at the start of b */
+} nonce_pool;
+
+static pthread_once_t nonce_once = PTHREAD_ONCE_INIT;
+
+static void nonce_pool_forget(void) {
+  sodium_memzero(&nonce_pool, sizeof nonce_pool);
+}
+
+static void nonce_init(void) {
+  /* Fails only without memory; a fork (which this program does not do)
+   * could then reuse nonces, so stop rather than seal without it. */
+  if (pthread_atfork(NULL, NULL, nonce_pool_forget) != 0)
+    abort();
+}
+
+/* Writes a fresh random nonce, never handed out before, to 'out'. */
+static void fresh_nonce(unsigned char out[NONCE_BYTES]) {
+  unsigned char *p;
+  pthread_once(&nonce_once, nonce_init);
+  if (nonce_pool.left == 0) {
+    randombytes_buf(nonce_pool.b, sizeof nonce_pool.b);
+    nonce_pool.left = NONCE_POOL;
+  }
+  nonce_pool.left--;
+  p = nonce_pool.b + (size_t)nonce_pool.left * NONCE_BYTES;
+  memcpy(out, p, NONCE_BYTES);
+  sodium_memzero(p, NONCE_BYTES);
+}
+
 /* ---- payload encryption ------------------------------------------------- */
 
 size_t privacy_sealed_len(size_t plain_len) {
@@ -839,7 +884,7 @@ int privacy_seal(const struct privacy_keys *keys, const void *plain, size_t len,
                      privacy_sealed_len(len));
   out[0] = PRIVACY_SEAL_VERSION;
   put_be32(out + 1, k->id);
-  randombytes_buf(out + 5, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+  fresh_nonce(out + 5);
   a = full_ad(out, ad, ad_len, stack);
   if (crypto_aead_xchacha20poly1305_ietf_encrypt(
           out + PRIVACY_SEAL_HEADER, &clen, plain, len, a, 5 + ad_len, NULL,

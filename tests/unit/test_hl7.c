@@ -279,6 +279,149 @@ static void test_all_files(void **state) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* The field separator index                                                */
+/* ------------------------------------------------------------------------ */
+
+static unsigned count_in(struct hl7_span s, int c) {
+  unsigned n = 0;
+  for (size_t i = 0; s.p != NULL && c >= 0 && i < s.len; i++)
+    n += (unsigned char)s.p[i] == (unsigned char)c;
+  return n;
+}
+
+static void assert_same_span(struct hl7_span a, struct hl7_span b) {
+  assert_ptr_equal(a.p, b.p);
+  assert_int_equal(a.len, b.len);
+}
+
+/* Every field, repetition, component and subcomponent (and one past each
+ * end) of every segment: the same span from 'ix' (indexed) as from 'raw',
+ * the same message with every segment left unindexed. Returns the number of
+ * values compared. */
+static unsigned compare_indexed(const struct hl7_msg *ix,
+                                const struct hl7_msg *raw) {
+  unsigned n = 0;
+  assert_int_equal(hl7_segment_count(ix), hl7_segment_count(raw));
+  for (unsigned i = 0; i < hl7_segment_count(ix); i++) {
+    const struct hl7_seg *sx = hl7_segment_at(ix, i);
+    const struct hl7_seg *sr = hl7_segment_at(raw, i);
+    unsigned nf = hl7_field_count(ix, sx);
+    assert_int_equal(nf, hl7_field_count(raw, sr));
+    for (unsigned f = 0; f <= nf + 1; f++) {
+      struct hl7_span whole = hl7_get(ix, sx, f, HL7_REP_ALL, 0, 0);
+      unsigned nr = count_in(whole, ix->delims.rep) + 1;
+      assert_same_span(whole, hl7_get(raw, sr, f, HL7_REP_ALL, 0, 0));
+      assert_int_equal(hl7_reps(ix, sx, f), hl7_reps(raw, sr, f));
+      n++;
+      for (unsigned r = 0; r <= nr; r++) {
+        struct hl7_span rs = hl7_get(ix, sx, f, r, 0, 0);
+        unsigned nc = count_in(rs, ix->delims.comp) + 1;
+        assert_same_span(rs, hl7_get(raw, sr, f, r, 0, 0));
+        n++;
+        for (unsigned c = 1; c <= nc + 1; c++) {
+          struct hl7_span cs = hl7_get(ix, sx, f, r, c, 0);
+          unsigned ns = count_in(cs, ix->delims.sub) + 1;
+          assert_same_span(cs, hl7_get(raw, sr, f, r, c, 0));
+          n++;
+          for (unsigned k = 1; k <= ns + 1; k++) {
+            assert_same_span(hl7_get(ix, sx, f, r, c, k),
+                             hl7_get(raw, sr, f, r, c, k));
+            n++;
+          }
+        }
+      }
+    }
+  }
+  return n;
+}
+
+/* A heap copy of 'm' with every segment unindexed. */
+static struct hl7_msg *unindexed_copy(const struct hl7_msg *m) {
+  struct hl7_msg *raw = mem_alloc(sizeof *raw);
+  memcpy(raw, m, sizeof *raw);
+  for (unsigned i = 0; i < raw->nseg; i++) {
+    raw->seg[i].fidx = HL7_FSEP_NONE;
+    raw->seg[i].nfsep = 0;
+  }
+  return raw;
+}
+
+static void test_index_matches_scan(void **state) {
+  DIR *d = opendir(hl7_dir());
+  struct dirent *ent;
+  struct hl7_msg *m = mem_alloc(sizeof *m);
+  unsigned files = 0;
+  unsigned msgs = 0;
+  unsigned values = 0;
+  (void)state;
+  assert_non_null(d);
+  while ((ent = readdir(d)) != NULL) {
+    size_t len;
+    size_t pos = 0;
+    char *data;
+    if (ent->d_name[0] == '.')
+      continue;
+    data = read_data(ent->d_name, &len);
+    files++;
+    /* Every message of a batch; a file that does not parse is skipped. */
+    while (pos < len && hl7_parse(data + pos, len - pos, m, NULL) == 0) {
+      struct hl7_msg *raw = unindexed_copy(m);
+      for (unsigned i = 0; i < m->nseg; i++)
+        assert_int_not_equal(m->seg[i].fidx, HL7_FSEP_NONE);
+      values += compare_indexed(m, raw);
+      mem_free(raw);
+      msgs++;
+      if (m->next == 0)
+        break;
+      pos += m->next;
+    }
+    mem_free(data);
+  }
+  closedir(d);
+  assert_int_equal(files, 51);
+  assert_true(msgs >= 45);
+  assert_true(values > 10000);
+  mem_free(m);
+}
+
+/* More field separators than the index holds: the segment that overflows
+ * is left unindexed, later segments that fit are indexed, and every value
+ * is the same as scanning gives. */
+static void test_index_overflow(void **state) {
+  struct hl7_msg *m = mem_alloc(sizeof *m);
+  struct hl7_msg *raw;
+  struct buf b;
+  unsigned unindexed = 0;
+  (void)state;
+  buf_init(&b, 1 << 20);
+  assert_int_equal(buf_puts(&b, "MSH|^~\\&|A||||||ADT^A01|1|P|2.5"), 0);
+  for (unsigned s = 0; s < 5; s++) {
+    assert_int_equal(buf_puts(&b, "\rOBX"), 0);
+    for (unsigned i = 1; i <= 500; i++)
+      assert_int_equal(buf_printf(&b, "|%u^%u&x~r", s, i), 0);
+  }
+  assert_int_equal(buf_puts(&b, "\rZZZ|last^one|end\r"), 0);
+  assert_int_equal(hl7_parse(b.data, b.len, m, NULL), 0);
+  assert_int_equal(hl7_segment_count(m), 7);
+  for (unsigned i = 0; i < m->nseg; i++)
+    unindexed += m->seg[i].fidx == HL7_FSEP_NONE;
+  assert_int_equal(unindexed, 1); /* 12 + 4 * 500 fit, the fifth OBX not */
+  assert_int_equal(m->seg[5].fidx, HL7_FSEP_NONE);
+  assert_int_not_equal(m->seg[6].fidx, HL7_FSEP_NONE);
+  assert_true(m->nfsep <= HL7_MAX_INDEXED_FIELDS);
+  assert_span(get(m, "OBX", 4, 500, 0, 1, 0), "4");
+  assert_span(get(m, "OBX", 4, 500, 0, 2, 1), "500");
+  assert_span(get(m, "OBX", 0, 1, 1, 0, 0), "r");
+  assert_span(get(m, "ZZZ", 0, 2, 0, 0, 0), "end");
+  assert_int_equal(hl7_field_count(m, hl7_segment(m, "OBX", 4)), 500);
+  raw = unindexed_copy(m);
+  assert_true(compare_indexed(m, raw) > 5 * 500 * 4);
+  mem_free(raw);
+  buf_release(&b);
+  mem_free(m);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Malformed and special shared files                                       */
 /* ------------------------------------------------------------------------ */
 
@@ -1259,6 +1402,8 @@ static void test_ack_errors(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_all_files),
+      cmocka_unit_test(test_index_matches_scan),
+      cmocka_unit_test(test_index_overflow),
       cmocka_unit_test(test_malformed_empty_segments),
       cmocka_unit_test(test_batch_file),
       cmocka_unit_test(test_odd_encoding_chars),
