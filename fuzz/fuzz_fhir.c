@@ -93,7 +93,8 @@ static void check_index(const json_t *res, struct fhir_idents *idx) {
   json_t *ident;
   int rc = fhir_idents_add(idx, "fh", res);
   CHECK(rc == 0);
-  if (lid == NULL || strlen(fhir_resource_type(res)) >= 32)
+  if (lid == NULL || fhir_resource_type(res)[0] == '\0' ||
+      strlen(fhir_resource_type(res)) >= 32)
     return; /* not indexed: no logical id, or no type the server takes */
   json_array_foreach(json_object_get(res, "identifier"), i, ident) {
     const char *v = json_string_value(json_object_get(ident, "value"));
